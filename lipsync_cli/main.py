@@ -1,0 +1,52 @@
+"""Entry point of the `lipsync` console script.
+
+Each command group lives in its own module exposing ``register(subparsers)``; a command handler
+receives the parsed args and returns the process exit code. Errors the product raises on purpose
+(LipsyncError, ClientError) are printed as one clear line, never as a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = (
+    "lipsync_cli.render_commands",  # frame, render, demo
+    "lipsync_cli.model_commands",  # train, adapt
+    "lipsync_cli.eval_commands",  # eval, train-sync, build-dataset
+    "lipsync_cli.daemon_commands",  # submit, watch-job, fetch, cancel, jobs, server-info
+    "lipsync_cli.plugin_commands",  # otio, watch
+    "lipsync_cli.export_commands",  # export-onnx, export-triton, build-trt
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lipsync", description="Offline lip-sync for video dubbing.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # command group not built yet in this checkout
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from lipsync_engine.errors import LipsyncError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except LipsyncError as exc:
+        print(f"lipsync: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lipsync: interrupted; nothing was written at the output path", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
