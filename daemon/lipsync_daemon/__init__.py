@@ -1,0 +1,1 @@
+"""The lip-sync daemon: gRPC service, durable job queue, worker."""
