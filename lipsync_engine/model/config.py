@@ -1,0 +1,60 @@
+"""Configuration of the learned generator: frozen dataclasses that every checkpoint carries in its metadata."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class RendererConfig:
+    """The per-frame image network (see model/renderer.py)."""
+
+    crop_size: int = 192  # S: side of the aligned square crop the renderer takes and returns
+    region_top: int = 80  # first crop row the renderer regenerates; rows above pass through untouched
+    references: int = 1  # reference crops of the same actor fed beside the target
+    shape_channels: int = 2  # rasterised target mouth shape: lip/jaw contours, mouth opening
+    widths: tuple[int, ...] = (16, 32, 64, 96, 128)  # U-Net channels per level, full res first
+
+    @property
+    def region_height(self) -> int:
+        """Rows the renderer works on; divisible by 2**(levels-1) so the U-Net's skips line up."""
+        return self.crop_size - self.region_top
+
+    def check(self) -> None:
+        """Raise ValueError when the region cannot be downsampled evenly by the U-Net."""
+        step = 2 ** (len(self.widths) - 1)
+        if self.region_height % step or self.crop_size % step:
+            raise ValueError(
+                f"renderer region {self.region_height}x{self.crop_size} must be divisible by {step}; "
+                f"choose region_top/crop_size accordingly"
+            )
+
+
+@dataclass(frozen=True)
+class MotionConfig:
+    """The audio-to-mouth-motion network (see model/audio_motion.py)."""
+
+    mel_bins: int = 80
+    mel_window: int = 20  # mel columns per frame window (200 ms at 100 columns/s)
+    code_dim: int = 10  # D: PCA mouth-motion code size
+    hidden: int = 128
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Everything needed to rebuild the learned generator's networks from a weights file."""
+
+    name: str = "lipsync-gen-1"
+    renderer: RendererConfig = field(default_factory=RendererConfig)
+    motion: MotionConfig = field(default_factory=MotionConfig)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "GeneratorConfig":
+        """Inverse of to_json; raises ValueError/KeyError/TypeError on text that is not such a config."""
+        raw = json.loads(text)
+        renderer = dict(raw["renderer"])
+        renderer["widths"] = tuple(renderer["widths"])
+        return cls(name=raw["name"], renderer=RendererConfig(**renderer), motion=MotionConfig(**raw["motion"]))
