@@ -1,0 +1,176 @@
+"""render_video: a whole shot and a dub track in, a take with a new mouth out (streaming, atomic)."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from lipsync_engine.audio import load_audio
+from lipsync_engine.errors import InputError, ModelError
+from lipsync_engine.faces.tracker import ShotTrack
+from lipsync_engine.generator.base import ActorProfile, Generator
+from lipsync_engine.generator.loader import load_generator
+from lipsync_engine.media import VideoInfo, VideoWriter, probe_video, read_frames
+from lipsync_engine.options import CODECS, SILENCE_MODES, RenderOptions, RenderReport
+from lipsync_engine.pipeline.compose import Compositor
+from lipsync_engine.pipeline.progress import ProgressCallback, StageMeter
+from lipsync_engine.pipeline.schedule import describe, edit_strength, passthrough_segments
+from lipsync_engine.pipeline.shot import ShotPass, first_pass, profile_samples, resample_valid
+from lipsync_engine.pipeline.speech import FrameSpeech, fit_to_shot, frame_centres, speech_for_frames
+
+PathLike = str | os.PathLike
+
+
+def render_video(
+    video: PathLike,
+    audio: PathLike,
+    out: PathLike,
+    generator: Generator | None = None,
+    options: RenderOptions = RenderOptions(),
+    *,
+    actor: ActorProfile | PathLike | None = None,
+    track: ShotTrack | PathLike | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> RenderReport:
+    """Render a take of ``video`` whose mouth follows ``audio``; write it atomically to ``out``.
+
+    The take has the shot's frame count, frame rate, size, timecode and colour tags; the dub (fitted to
+    the shot per ``options.audio_policy``) is its audio. Frames without a usable face pass through
+    bit-exact and are listed in the report. ``actor`` is a prepared actor profile (or its file) to use
+    instead of the quick profile from the shot itself. ``track`` is a ShotTrack, or the path of a
+    track cache (.npz) that is read when it exists and written when it does not, so several languages
+    of one shot are tracked once. Memory stays bounded whatever the shot's length.
+    Raises InputError subclasses for bad input, ModelError, RenderCancelled, OutputError.
+    """
+    started = time.monotonic()
+    _check_options(options)
+    video, out = Path(video), Path(out)
+    if out.resolve() == video.resolve():
+        raise InputError(f"the output '{out}' is the source shot itself; write the take to another path")
+    generator = generator if generator is not None else load_generator("default")
+    info = probe_video(video)
+    dub_pcm = load_audio(audio)
+    fit_to_shot(dub_pcm, info.duration, info.fps, options.audio_policy)  # a strict mismatch fails before decoding
+
+    shot = first_pass(info, StageMeter("track", info.frame_count, progress, cancel), track, need_samples=actor is None)
+    centres, duration = frame_centres(shot.starts, info.fps)
+    pcm, notes = fit_to_shot(dub_pcm, duration, info.fps, options.audio_policy)
+    dub = speech_for_frames(pcm, centres, notes)
+    silent = ~dub.speech if options.silence == "keep_original" else None
+    edit = shot.track.valid if silent is None else shot.track.valid & ~silent
+    strength = edit_strength(edit, options.fade_frames)
+    segments = passthrough_segments(shot.track.valid, shot.track.reasons, silent)
+
+    meter = StageMeter("render", len(shot.starts), progress, cancel)
+    crop_size = options.crop_size or generator.crop_size
+    compositor = None
+    if edit.any():
+        profile = _actor_profile(actor, generator, info, shot, crop_size, meter)
+        compositor = Compositor(generator, profile, crop_size)
+        motion = _plan(generator, dub, info, profile)
+    with VideoWriter(out, info, options) as writer:
+        pending: list = []
+
+        def flush() -> None:
+            if pending:
+                index = np.array([f.index for f in pending])
+                edited = compositor.apply([f.rgb for f in pending], shot.track.points[index], motion[index], strength[index])
+                for frame, rgb in zip(pending, edited):
+                    writer.write(rgb, frame.pts)
+                pending.clear()
+
+        for frame in read_frames(info.path, info):
+            if frame.index >= len(strength):
+                break  # the track fixed the frame count; a decoder that finds more frames is not followed
+            if strength[frame.index] > 0:
+                pending.append(frame)
+                if len(pending) >= options.batch_size:
+                    flush()
+            else:
+                flush()
+                writer.write(frame.rgb, frame.pts)
+            meter.step()
+        flush()
+        meter.finish()
+        StageMeter("finalize", 1, progress, cancel).finish()
+        writer.finish(dub.pcm, original_audio_from=video if options.keep_original_audio else None)
+
+    warnings = [*dub.warnings, *_other_face_warnings(shot.track), *describe(segments)]
+    if not edit.any():
+        warnings.insert(0, "no frame of the shot was edited: every frame passed through unchanged")
+    return RenderReport(
+        output=str(out),
+        frames=len(shot.starts),
+        fps=f"{info.fps.numerator}/{info.fps.denominator}",
+        width=info.width,
+        height=info.height,
+        generator=generator.name,
+        backend=generator.backend,
+        passthrough=segments,
+        warnings=warnings,
+        elapsed_s=round(time.monotonic() - started, 3),
+    )
+
+
+def _check_options(options: RenderOptions) -> None:
+    if options.codec not in CODECS:
+        raise InputError(f"codec '{options.codec}' is unknown; use one of {', '.join(CODECS)}")
+    if options.silence not in SILENCE_MODES:
+        raise InputError(f"silence mode '{options.silence}' is unknown; use one of {', '.join(SILENCE_MODES)}")
+    if options.batch_size < 1:
+        raise InputError(f"batch size must be at least 1, got {options.batch_size}")
+    if options.fade_frames < 0:
+        raise InputError(f"fade frames must be 0 or more, got {options.fade_frames}")
+
+
+def _actor_profile(
+    actor: ActorProfile | PathLike | None,
+    generator: Generator,
+    info: VideoInfo,
+    shot: ShotPass,
+    crop_size: int,
+    meter: StageMeter,
+) -> ActorProfile:
+    if actor is None:
+        samples = profile_samples(info, shot, crop_size)
+        if samples is None:  # the evenly spaced samples all missed the face: take them among the valid frames
+            shot.samples = resample_valid(info, shot.track, meter)
+            samples = profile_samples(info, shot, crop_size)
+        profile = generator.build_profile(samples)
+    elif isinstance(actor, ActorProfile):
+        profile = actor
+    else:
+        load_profile = getattr(generator, "load_profile", None)
+        if load_profile is None:
+            raise ModelError(f"generator '{generator.name}' cannot read actor profile files such as '{actor}'")
+        profile = load_profile(Path(actor))
+    if profile.generator != generator.name:
+        raise ModelError(
+            f"the actor profile was built by generator '{profile.generator}', not '{generator.name}'; "
+            f"rebuild it with this generator or render with '{profile.generator}'"
+        )
+    return profile
+
+
+def _plan(generator: Generator, dub: FrameSpeech, info: VideoInfo, profile: ActorProfile) -> np.ndarray:
+    motion = np.asarray(generator.plan(dub.mel, dub.speech, info.fps, profile))
+    if len(motion) != len(dub.mel):
+        raise ModelError(
+            f"generator '{generator.name}' planned {len(motion)} frames of motion for a {len(dub.mel)}-frame shot"
+        )
+    return motion
+
+
+def _other_face_warnings(track: ShotTrack) -> list[str]:
+    if not track.other_faces:
+        return []
+    frames = [frame for frame, _ in track.other_faces]
+    most = max(count for _, count in track.other_faces)
+    return [
+        f"other faces (up to {most}) seen in {len(frames)} frames, first at frame {frames[0]}; "
+        f"only the dominant face was edited"
+    ]
