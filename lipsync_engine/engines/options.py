@@ -1,0 +1,42 @@
+"""Settings of a renderer engine that are not the model, device or precision: built once at the edge."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from lipsync_engine.errors import InputError
+
+DEFAULT_TRITON_MODEL = "lipsync_renderer"
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Backend-specific knobs; each backend reads only its own and ignores the rest."""
+
+    max_batch: int = 32  # largest batch one call sends to the device; bigger inputs are split
+    opt_batch: int = 8  # TensorRT: batch the kernels are tuned for (the pipeline's usual); capped at max_batch
+    cache_dir: Path | None = None  # onnx/tensorrt: where exported .onnx and built .plan files are kept
+    threads: int = 0  # onnx on CPU: intra-op threads; 0 lets onnxruntime choose
+    triton_url: str | None = None  # triton: "host:port" of the server's gRPC endpoint
+    triton_model: str = DEFAULT_TRITON_MODEL  # triton: model name in the server's repository
+    timeout_s: float = 60.0  # triton: deadline of one inference request
+
+    def __post_init__(self) -> None:
+        if self.max_batch < 1 or self.opt_batch < 1:
+            raise InputError(
+                f"engine batch sizes max_batch={self.max_batch}, opt_batch={self.opt_batch} are not valid; "
+                "both must be >= 1"
+            )
+        if self.threads < 0 or self.timeout_s <= 0:
+            raise InputError(f"threads={self.threads} must be >= 0 and timeout_s={self.timeout_s} > 0")
+
+    @classmethod
+    def from_kwargs(cls, **opts: object) -> "EngineOptions":
+        """Build from make_engine's ``**opts``; an unknown name is an InputError listing the valid ones."""
+        valid = {f.name for f in fields(cls)}
+        unknown = sorted(set(opts) - valid)
+        if unknown:
+            raise InputError(f"unknown engine option(s) {unknown}; valid options are {sorted(valid)}")
+        if opts.get("cache_dir") is not None:
+            opts["cache_dir"] = Path(opts["cache_dir"])  # type: ignore[arg-type]
+        return cls(**opts)  # type: ignore[arg-type]

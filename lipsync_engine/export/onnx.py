@@ -1,0 +1,143 @@
+"""ONNX export of the renderer with a dynamic batch axis, verified against torch before it is kept.
+
+``export_onnx`` traces the module on CPU in fp32, writes the file atomically only after onnxruntime has
+run it at several batch sizes and matched torch within ``atol`` (max abs difference of outputs in [0, 1]).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import tempfile
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from lipsync_engine.engines import RendererEngine
+from lipsync_engine.engines.onnx_engine import OnnxEngine
+from lipsync_engine.engines.torch_engine import forward_input_names
+from lipsync_engine.errors import InputError, ModelError
+from lipsync_engine.export.files import atomic_output, file_sha256, module_sha256
+
+ONNX_OPSET = 17
+OUTPUT_NAME = "output"
+PARITY_ATOL = 1e-4  # fp32 onnxruntime vs fp32 torch on CPU; outputs are in [0, 1]
+CHECK_BATCHES = (1, 3, 8)  # batch sizes the exported file is run at before it is kept
+
+
+@dataclass(frozen=True)
+class OnnxExport:
+    """What export_onnx wrote and how well it matched torch."""
+
+    path: Path
+    sha256: str  # of the .onnx file
+    weights_sha256: str  # module_sha256 of the exported module (ties the file to its weights)
+    input_names: tuple[str, ...]
+    max_abs_diff: float  # largest |onnxruntime - torch| over every checked batch
+    checked_batches: tuple[int, ...]
+
+
+def batch_like(example: dict[str, torch.Tensor], batch: int, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Inputs shaped like ``example`` with ``batch`` rows: uniform [0, 1) floats, cycled rows otherwise."""
+    generator = torch.Generator().manual_seed(seed)
+    out = {}
+    for name, tensor in example.items():
+        if tensor.is_floating_point():
+            out[name] = torch.rand((batch, *tensor.shape[1:]), generator=generator, dtype=torch.float32)
+        else:
+            out[name] = tensor[torch.arange(batch) % tensor.shape[0]]
+    return out
+
+
+def max_abs_diff_vs_torch(
+    model: nn.Module, engine: RendererEngine, example: dict[str, torch.Tensor], batches: Sequence[int]
+) -> float:
+    """Largest |engine - torch| over random inputs at each batch size; ``model``: fp32 CPU, eval mode."""
+    worst = 0.0
+    for batch in batches:
+        inputs = batch_like(example, batch, seed=batch)
+        with torch.inference_mode():
+            expected = model(**inputs).numpy()
+        got = engine({name: tensor.numpy() for name, tensor in inputs.items()})
+        if got.shape != expected.shape:
+            raise ModelError(f"{engine.name} output shape {got.shape} != torch {expected.shape} at batch {batch}")
+        worst = max(worst, float(np.max(np.abs(got - expected))))
+    return worst
+
+
+def _check_example(model: nn.Module, example: dict[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
+    if not example:
+        raise InputError("exporting a model needs example_inputs: name -> tensor with batch axis 0")
+    names = forward_input_names(model)
+    if tuple(example) != names:
+        raise InputError(f"example_inputs {list(example)} must name forward's inputs in order: {list(names)}")
+    return {name: tensor.detach().cpu().float() if tensor.is_floating_point() else tensor.cpu()
+            for name, tensor in example.items()}
+
+
+def export_onnx(
+    model: nn.Module,
+    example_inputs: dict[str, torch.Tensor],
+    out: Path,
+    *,
+    opset: int = ONNX_OPSET,
+    atol: float = PARITY_ATOL,
+    check_batches: Sequence[int] = CHECK_BATCHES,
+) -> OnnxExport:
+    """Export ``model`` to ``out`` (.onnx) with batch axis 0 dynamic on every input and the output.
+
+    The file is written to a temp path beside ``out``, run with onnxruntime at ``check_batches`` and
+    compared to torch; only when the max abs difference is <= ``atol`` is it moved onto ``out``.
+    Raises ModelError when tracing fails or parity is not met (``out`` is then left untouched).
+    """
+    example = _check_example(model, example_inputs)
+    names = tuple(example)
+    model = copy.deepcopy(model).float().cpu().eval()  # the caller's module keeps its device and dtype
+    axes = {name: {0: "batch"} for name in (*names, OUTPUT_NAME)}
+    with atomic_output(Path(out)) as temp:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation + tracer notes
+                torch.onnx.export(
+                    model, tuple(example.values()), str(temp), dynamo=False, input_names=list(names),
+                    output_names=[OUTPUT_NAME], dynamic_axes=axes, opset_version=opset, do_constant_folding=True,
+                )
+        except Exception as exc:  # the tracer raises many types; all mean "this model does not export"
+            raise ModelError(f"ONNX export of {type(model).__name__} failed: {exc}") from exc
+        engine = OnnxEngine(temp, device="cpu", max_batch=max(check_batches), threads=0)
+        diff = max_abs_diff_vs_torch(model, engine, example, check_batches)
+        if not diff <= atol:
+            raise ModelError(
+                f"exported ONNX differs from torch by {diff:.3g} (> {atol:g}) at batches {list(check_batches)}; "
+                "the file was not kept"
+            )
+    return OnnxExport(Path(out), file_sha256(Path(out)), module_sha256(model), names, diff, tuple(check_batches))
+
+
+@contextlib.contextmanager
+def onnx_file_for(
+    model_or_path: nn.Module | str | Path,
+    example_inputs: dict[str, torch.Tensor] | None,
+    cache_dir: Path | None,
+) -> Iterator[Path]:
+    """Yield an .onnx path for a model: the path itself, or a verified export of the module.
+
+    Exports go to ``cache_dir/renderer-<weights sha256[:16]>.onnx`` (reused when present), or to a
+    temporary directory removed when the context exits.
+    """
+    if not isinstance(model_or_path, nn.Module):
+        path = Path(model_or_path)
+        if path.suffix != ".onnx":
+            raise InputError(f"'{path}' is not an .onnx file; export one with `lipsync export-onnx`")
+        yield path
+        return
+    with contextlib.ExitStack() as stack:
+        folder = cache_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lipsync-onnx-")))
+        target = folder / f"renderer-{module_sha256(model_or_path)[:16]}.onnx"
+        if not target.is_file():
+            export_onnx(model_or_path, example_inputs, target)
+        yield target
