@@ -19,3 +19,15 @@ CHIN = 152
 LOWER_FACE = (
     234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 323, 454,
 )
+NOSE_TIP = 1
+# Cheeks and chin inside the lower outline: they move with the jaw when speaking.
+MOUTH_AREA = (
+    57, 43, 106, 182, 83, 18, 313, 406, 335, 273, 287, 212, 214, 135, 169, 170, 140, 171, 175, 396, 369, 395, 394,
+    364, 434, 432, 210, 430, 199, 200, 421, 418, 424, 422,
+)
+
+# Outline of the region the generator may change: from the left cheek at nose height down round the chin to
+# the right cheek, then back under the nose (alae and subnasale).
+MASK_OUTLINE = (
+    93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 323, 327, 2, 98,
+)

@@ -1,0 +1,132 @@
+"""Paste a generated crop back into the full-resolution frame, touching only the mask's footprint.
+
+What lands in the frame, per pixel of the warped mask m (all float work is inside the mask's bounding box):
+
+    out = frame + m * (G + w * detail - frame),   detail = frame - up(crop(frame))
+
+G is the generated crop, colour-matched to the source and warped up to the frame; ``detail`` is what the
+source has above the crop's resolution (film grain, pores, sharpness). Where the generator left the
+picture unchanged (w = 1) that detail is kept, so an unchanged crop gives back the frame exactly; where
+it drew something new (w -> 0, e.g. an opened mouth) the old detail would ghost, so it is dropped and
+replaced by synthetic grain of the same strength measured from the source. Pixels where m is 0 are
+copied bit for bit.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from lipsync_engine.faces.align import Alignment
+
+
+@dataclass(frozen=True)
+class PasteConfig:
+    """How the generated pixels are fitted to the source."""
+
+    colour_match: bool = True  # per-channel gain/offset fitted in the mask's soft edge
+    max_gain: float = 1.25  # colour gain is limited to [1/max_gain, max_gain]
+    change_tolerance: float = 0.04  # fraction of full scale: differences below it count as "unchanged"
+    grain: bool = True  # synthetic grain where the source detail had to be dropped
+
+
+def paste(
+    frame: np.ndarray,
+    generated_crop: np.ndarray,
+    alignment: Alignment,
+    mask: np.ndarray,
+    strength: float = 1.0,
+    config: PasteConfig = PasteConfig(),
+) -> np.ndarray:
+    """Blend a generated (S, S, 3) RGB crop into an HxWx3 uint8/uint16 frame; returns a new frame.
+
+    ``alignment`` is the frame -> crop similarity the crop was made with, ``mask`` (S, S) float32 in [0, 1]
+    from ``lower_face_mask``, ``strength`` in [0, 1] scales it (fades at the edges of a passthrough). The
+    crop is uint8 (scaled up for a uint16 frame) or of the frame's dtype. Pixels where the warped mask
+    is 0 are bit-identical to ``frame``.
+    """
+    size = alignment.size
+    _check(frame, generated_crop, mask, size)
+    peak = float(np.iinfo(frame.dtype).max)
+    out = frame.copy()
+    m = np.clip(mask.astype(np.float32) * float(strength), 0.0, 1.0)
+    m[[0, -1], :] = 0.0  # nothing from the crop's outermost pixels: the warp beyond them has no source
+    m[:, [0, -1]] = 0.0
+    box = _frame_box(m, alignment, frame.shape)
+    if box is None:
+        return out
+    x0, y0, x1, y1 = box
+    source = alignment.crop(frame).astype(np.float32)
+    gen = generated_crop.astype(np.float32) * (peak / np.iinfo(generated_crop.dtype).max)
+    if config.colour_match:
+        gen = _match_colour(gen, source, m, config.max_gain)
+    change = np.abs(gen - source).max(2)
+    change = cv2.GaussianBlur(change, (0, 0), max(size / 128.0, 0.5))
+    keep = np.clip(1.0 - change / (config.change_tolerance * peak), 0.0, 1.0)
+    # Warp into the box only: the crop -> frame matrix shifted to the box origin.
+    to_box = alignment.inverse.copy()
+    to_box[:, 2] -= (x0, y0)
+    dsize = (x1 - x0, y1 - y0)
+    warp = lambda img: cv2.warpAffine(img, to_box, dsize, flags=cv2.INTER_LINEAR,  # noqa: E731
+                                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    mk = warp(np.dstack([m, keep]))
+    m_up, keep_up = mk[..., 0:1], mk[..., 1:2]
+    region = frame[y0:y1, x0:x1]
+    src = region.astype(np.float32)
+    delta = warp(gen - keep[..., None] * source)  # up(G) - w * up(crop(frame)), linear in the warp
+    blended = src + m_up * (delta - (1.0 - keep_up) * src)
+    if config.grain and keep.min() < 1.0:
+        blended += m_up * (1.0 - keep_up) * _grain(src, warp(source), m_up * keep_up, region)
+    result = np.rint(np.clip(blended, 0.0, peak)).astype(frame.dtype)
+    out[y0:y1, x0:x1] = np.where(m_up > 0.0, result, region)
+    return out
+
+
+def _check(frame: np.ndarray, crop: np.ndarray, mask: np.ndarray, size: int) -> None:
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"frame must be HxWx3 uint8 or uint16, got {frame.shape} {frame.dtype}")
+    if crop.shape != (size, size, 3) or crop.dtype not in (np.uint8, frame.dtype):
+        raise ValueError(f"generated crop must be ({size}, {size}, 3) uint8 or {frame.dtype}, "
+                         f"got {crop.shape} {crop.dtype}")
+    if mask.shape != (size, size):
+        raise ValueError(f"mask must be ({size}, {size}), got {mask.shape}")
+
+
+def _frame_box(m: np.ndarray, alignment: Alignment, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+    """Frame-pixel box (x0, y0, x1, y1), exclusive ends, that holds every pixel the warped mask reaches."""
+    ys, xs = np.nonzero(m > 0.0)
+    if len(xs) == 0:
+        return None
+    corners = np.array([[xs.min() - 1, ys.min() - 1], [xs.max() + 1, ys.min() - 1],
+                        [xs.min() - 1, ys.max() + 1], [xs.max() + 1, ys.max() + 1]], dtype=np.float64)
+    pts = alignment.to_frame(corners)
+    h, w = shape[:2]
+    x0, y0 = max(0, int(np.floor(pts[:, 0].min())) - 1), max(0, int(np.floor(pts[:, 1].min())) - 1)
+    x1, y1 = min(w, int(np.ceil(pts[:, 0].max())) + 2), min(h, int(np.ceil(pts[:, 1].max())) + 2)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def _match_colour(gen: np.ndarray, source: np.ndarray, m: np.ndarray, max_gain: float) -> np.ndarray:
+    """Per-channel gain and offset that make the generated crop's soft mask edge match the source's."""
+    ring = (m > 0.0) & (m < 0.999)
+    if ring.sum() < 16:
+        return gen
+    g, s = gen[ring], source[ring]
+    g_mean, s_mean = g.mean(0), s.mean(0)
+    gain = np.clip(s.std(0) / np.maximum(g.std(0), 1e-6), 1.0 / max_gain, max_gain).astype(np.float32)
+    return (gen - g_mean) * gain + s_mean
+
+
+def _grain(src: np.ndarray, source_up: np.ndarray, weight: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """White noise with the per-channel strength of the source's own fine detail (robust std of
+    frame - up(crop) where the mask keeps it). Seeded from the pixels: the same input gives the same take."""
+    detail = src - source_up
+    sel = weight[..., 0] > 0.5
+    if sel.sum() < 64:
+        sel = np.ones(sel.shape, dtype=bool)
+    d = detail[sel]
+    sigma = 1.4826 * np.median(np.abs(d - np.median(d, 0)), 0)
+    rng = np.random.default_rng(zlib.crc32(region[::7, ::7].tobytes()))
+    return rng.standard_normal(src.shape, dtype=np.float32) * sigma.astype(np.float32)
