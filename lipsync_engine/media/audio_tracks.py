@@ -1,0 +1,103 @@
+"""Audio streams of a take: the dub (16 kHz mono float32 in, AAC/PCM 48 kHz out) and, optionally,
+the shot's original audio (stream-copied when the container can hold it, else re-encoded).
+
+Each function adds its stream to the output container and returns a lazy iterator of packets, so
+the writer can interleave them with the video by time without holding a track in memory.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from lipsync_engine.audio.decode import SAMPLE_RATE
+from lipsync_engine.errors import AudioError, MediaError
+from lipsync_engine.media.formats import AUDIO_RATE
+from lipsync_engine.media.opening import open_media
+
+CHUNK = SAMPLE_RATE  # dub samples per encoded chunk (one second)
+
+
+def add_dub_track(out: av.container.OutputContainer, pcm: np.ndarray, codec: str,
+                  start: Fraction) -> Iterator[av.Packet]:
+    """Add the dub stream to ``out``; its first sample plays at ``start`` seconds (the first frame's pts).
+
+    ``pcm``: (samples,) float32 mono at 16 kHz, about [-1, 1]; values outside are clipped.
+    """
+    pcm = np.asarray(pcm)
+    if pcm.ndim != 1 or pcm.dtype != np.float32:
+        raise AudioError(f"dub PCM must be float32 mono (samples,), got {pcm.dtype} {pcm.shape}; "
+                         f"decode it with lipsync_engine.audio.load_audio")
+    if not np.isfinite(pcm).all():
+        raise AudioError("dub PCM contains NaN or infinite samples; decode the speech again")
+    stream = out.add_stream(codec, rate=AUDIO_RATE, layout="mono")
+    stream.metadata["handler_name"] = "Dub"
+    first = int(round(start * SAMPLE_RATE))
+    return _encode_chunks(stream, np.clip(pcm, -1.0, 1.0), first)
+
+
+def _encode_chunks(stream: av.audio.stream.AudioStream, pcm: np.ndarray, first: int) -> Iterator[av.Packet]:
+    for offset in range(0, pcm.size, CHUNK):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[None, offset:offset + CHUNK]),
+                                           format="flt", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        frame.time_base = Fraction(1, SAMPLE_RATE)
+        frame.pts = first + offset
+        yield from stream.encode(frame)
+    yield from stream.encode(None)
+
+
+def add_original_track(out: av.container.OutputContainer, source: str | Path, codec: str, start: Fraction,
+                       end: Fraction) -> Iterator[av.Packet]:
+    """Add the first audio stream of ``source`` to ``out``, cut to [start, end) seconds on the source clock.
+
+    The packets are copied unchanged when ``out`` can hold their codec; otherwise the audio is decoded
+    and re-encoded with ``codec`` at 48 kHz keeping its channel layout.
+    """
+    container = open_media(source, MediaError, "original audio")
+    if not container.streams.audio:
+        container.close()
+        raise MediaError(f"'{source}' has no audio stream to keep; turn keep_original_audio off")
+    src = container.streams.audio[0]
+    if src.codec_context.name in out.supported_codecs and src.codec_context.name in ("aac", "pcm_s16le",
+                                                                                    "pcm_s24le", "mp3"):
+        stream = out.add_stream_from_template(src)
+        packets = _copied(container, src, stream, start, end)
+    else:
+        stream = out.add_stream(codec, rate=AUDIO_RATE, layout=src.codec_context.layout.name)
+        packets = _reencoded(container, src, stream, start, end)
+    stream.metadata["handler_name"] = "Original"
+    return packets
+
+
+def _copied(container: av.container.InputContainer, src: av.audio.stream.AudioStream,
+            stream: av.audio.stream.AudioStream, start: Fraction, end: Fraction) -> Iterator[av.Packet]:
+    with container:
+        for packet in container.demux(src):
+            if packet.pts is None or packet.size == 0:
+                continue
+            begin = Fraction(packet.pts) * Fraction(packet.time_base)
+            if begin + Fraction(packet.duration or 0) * Fraction(packet.time_base) <= start:
+                continue
+            if begin >= end:
+                break
+            packet.stream = stream
+            yield packet
+
+
+def _reencoded(container: av.container.InputContainer, src: av.audio.stream.AudioStream,
+               stream: av.audio.stream.AudioStream, start: Fraction, end: Fraction) -> Iterator[av.Packet]:
+    with container:
+        for frame in container.decode(src):
+            if frame.pts is None:
+                continue
+            begin = Fraction(frame.pts) * Fraction(frame.time_base)
+            if begin + Fraction(frame.samples, frame.sample_rate) <= start:
+                continue
+            if begin >= end:
+                break
+            yield from stream.encode(frame)
+        yield from stream.encode(None)

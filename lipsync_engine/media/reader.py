@@ -1,0 +1,79 @@
+"""Stream decoded frames as upright RGB arrays with their exact presentation times."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from lipsync_engine.errors import MediaError
+from lipsync_engine.media.colour import SWSCALE_SPACES
+from lipsync_engine.media.opening import open_media
+from lipsync_engine.media.probe import VideoInfo
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame.
+
+    index: 0-based position in presentation order; pts: presentation time in seconds (exact, on the
+    source's clock); rgb: HxWx3, uint8 for 8-bit sources, uint16 over the full 0-65535 range for deeper
+    ones, rotation already applied (H, W are VideoInfo.height, .width).
+    """
+
+    index: int
+    pts: Fraction
+    rgb: np.ndarray
+
+
+def rgb_format(bit_depth: int) -> str:
+    """PyAV pixel format of the RGB arrays for a source of ``bit_depth`` bits: rgb24 or rgb48le."""
+    return "rgb24" if bit_depth <= 8 else "rgb48le"
+
+
+def read_frames(path: str | Path, info: VideoInfo) -> Iterator[Frame]:
+    """Decode ``path`` (probed as ``info``) frame by frame; at most a few frames are held at once.
+
+    Raises MediaError naming the last good frame when decoding fails or the stream ends before
+    ``info.frame_count`` frames, so a truncated file is reported rather than silently shortened.
+    """
+    fmt = rgb_format(info.bit_depth)
+    turns = info.rotation // 90
+    index = 0
+    with open_media(path, MediaError, "video") as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            for frame in container.decode(stream):
+                rgb = _to_rgb(frame, fmt)
+                if turns:
+                    rgb = np.ascontiguousarray(np.rot90(rgb, turns))
+                if rgb.shape[:2] != (info.height, info.width):
+                    raise MediaError(
+                        f"'{path}': frame {index} is {rgb.shape[1]}x{rgb.shape[0]} but the stream is "
+                        f"{info.width}x{info.height}; size changes inside a shot are not supported, cut the shot")
+                yield Frame(index, _pts(frame, index, info), rgb)
+                index += 1
+        except av.FFmpegError as exc:
+            raise MediaError(f"'{path}' is damaged: decoding stopped after frame {index - 1} of "
+                             f"{info.frame_count} ({exc}); the last good frame is {index - 1}") from exc
+    if index < info.frame_count:
+        raise MediaError(f"'{path}' is truncated: only {index} of {info.frame_count} frames decode; "
+                         f"the last good frame is {index - 1}. Copy the file again or re-export it")
+
+
+def _to_rgb(frame: av.VideoFrame, fmt: str) -> np.ndarray:
+    if frame.format.is_rgb:
+        return frame.to_ndarray(format=fmt)
+    space = frame.colorspace if frame.colorspace in SWSCALE_SPACES else None
+    converted = frame.reformat(format=fmt, src_colorspace=space, src_color_range=frame.color_range or None)
+    return converted.to_ndarray()
+
+
+def _pts(frame: av.VideoFrame, index: int, info: VideoInfo) -> Fraction:
+    if frame.pts is None or frame.time_base is None:
+        return info.start_time + index / info.fps
+    return Fraction(frame.pts) * Fraction(frame.time_base)

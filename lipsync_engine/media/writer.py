@@ -1,0 +1,187 @@
+"""Write a take: upright RGB frames at their source times -> encoded video, dub muxed, atomically.
+
+Rotation: frames arrive upright (read_frames applied the source's display matrix), and they are
+written upright with no rotation tag, so every player shows the take the right way up at the
+source's display size.
+
+Two passes, both streaming: frames are encoded into a hidden video-only temp file; finish() then
+remuxes those packets (copied, not re-encoded) with the dub and the optional original audio,
+interleaved by time, into a second hidden temp file that replaces the output atomically. The remux
+is why the dub may arrive only at finish(); it costs one copy of the compressed video on disk.
+"""
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+import av
+import numpy as np
+
+from lipsync_engine.errors import InputError
+from lipsync_engine.media.atomic import AtomicOutput, as_output_error, temp_path_beside
+from lipsync_engine.media.audio_tracks import add_dub_track, add_original_track
+from lipsync_engine.media.colour import COLOR_PRIMARIES, COLOR_RANGE, COLOR_SPACE, COLOR_TRC, SWSCALE_SPACES, value_of
+from lipsync_engine.media.formats import EncoderSettings, encoder_settings
+from lipsync_engine.media.probe import VideoInfo
+from lipsync_engine.media.reader import rgb_format
+from lipsync_engine.options import RenderOptions
+
+
+class VideoWriter:
+    """Context manager writing frames shaped like ``info`` (HxWx3, uint8 or uint16 as read_frames gives).
+
+    ``with VideoWriter(out, info, options) as w: w.write(rgb, pts) ...; w.finish(dub_pcm)``.
+    Leaving the block by an exception (or without finish()) removes every temp file and leaves
+    ``out_path`` untouched. ``note`` says how the output deviates from the source, if it does.
+    """
+
+    def __init__(self, out_path: str | Path, info: VideoInfo, options: RenderOptions = RenderOptions()) -> None:
+        self.info = info
+        self.settings: EncoderSettings = encoder_settings(out_path, info, options)
+        self.note = self.settings.note
+        self.frames_written = 0
+        self._output = AtomicOutput(out_path)
+        self._video_temp = temp_path_beside(out_path, "video")
+        self._rgb_format = rgb_format(info.bit_depth)
+        self._dtype = np.uint8 if info.bit_depth <= 8 else np.uint16
+        self._first_pts: Fraction | None = None
+        self._last_tick: int | None = None
+        self._finished = False
+        try:
+            self._container = av.open(str(self._video_temp), "w", format=self.settings.muxer)
+            self._stream = self._open_stream()
+        except av.FFmpegError as exc:
+            self._discard()
+            raise InputError(f"cannot set up the {options.codec} encoder for '{out_path}' "
+                             f"({exc}); choose another codec") from exc
+        except OSError as exc:
+            self._discard()
+            raise as_output_error(exc, Path(out_path)) from exc
+
+    def _open_stream(self) -> av.video.stream.VideoStream:
+        info, settings = self.info, self.settings
+        stream = self._container.add_stream(settings.encoder, rate=info.fps, options=dict(settings.options))
+        stream.width, stream.height, stream.pix_fmt = info.width, info.height, settings.pix_fmt
+        ctx = stream.codec_context
+        ctx.time_base = info.time_base
+        stream.time_base = info.time_base
+        ctx.thread_type = "AUTO"
+        tags = ((COLOR_RANGE, info.color_range, "color_range"), (COLOR_PRIMARIES, info.color_primaries, "color_primaries"),
+                (COLOR_TRC, info.color_trc, "color_trc"), (COLOR_SPACE, info.color_space, "colorspace"))
+        for table, name, attribute in tags:
+            value = value_of(table, name)
+            if value is not None:
+                setattr(ctx, attribute, value)
+        return stream
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if not self._finished:
+            self._discard()
+
+    def write(self, rgb: np.ndarray, pts: Fraction) -> None:
+        """Encode one upright frame ``rgb`` (HxWx3 uint8, or uint16 for deep sources) shown at ``pts`` seconds.
+
+        ``pts`` values must increase; they are kept exactly (to the stream's time base), so VFR stays VFR.
+        """
+        expected = (self.info.height, self.info.width, 3)
+        if rgb.shape != expected or rgb.dtype != self._dtype:
+            raise InputError(f"frame {self.frames_written} is {rgb.dtype} {rgb.shape}; this take needs "
+                             f"{np.dtype(self._dtype).name} {expected}, as read_frames gives")
+        tick = int(round(Fraction(pts) / self.info.time_base))
+        if self._last_tick is not None and tick <= self._last_tick:
+            raise InputError(f"frame {self.frames_written} has pts {float(pts):.6f} s, not after the previous "
+                             f"frame; pass the frames' source pts in order")
+        if self._first_pts is None:
+            self._first_pts = Fraction(pts)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format=self._rgb_format)
+        frame = self._to_output_format(frame)
+        frame.pts, frame.time_base = tick, self.info.time_base
+        self._mux(self._stream.encode(frame))
+        self._last_tick = tick
+        self.frames_written += 1
+
+    def _to_output_format(self, frame: av.VideoFrame) -> av.VideoFrame:
+        target = av.VideoFormat(self.settings.pix_fmt)
+        if target.is_rgb:
+            return frame.reformat(format=target.name)
+        space = value_of(COLOR_SPACE, self.info.color_space)
+        return frame.reformat(format=target.name, dst_colorspace=space if space in SWSCALE_SPACES else None,
+                              dst_color_range=value_of(COLOR_RANGE, self.info.color_range) or 1)
+
+    def _mux(self, packets: list[av.Packet]) -> None:
+        try:
+            self._container.mux(packets)
+        except OSError as exc:
+            raise as_output_error(exc, self._output.final) from exc
+
+    def finish(self, audio: np.ndarray | None = None, original_audio_from: str | Path | None = None) -> Path:
+        """Flush the encoder, mux the dub and the optional original audio, move the take into place.
+
+        ``audio``: float32 mono 16 kHz, first sample at the first frame's pts; muxed as given (the
+        caller fits it to the video). ``original_audio_from``: a file whose first audio stream is kept
+        as a second track, cut to the frames' time span. Returns the output path.
+        """
+        if self.frames_written == 0:
+            raise InputError("no frames were written; a take needs at least one frame")
+        self._mux(self._stream.encode(None))
+        self._container.close()
+        end = self.info.time_base * (self._last_tick or 0) + self.info.frame_duration
+        try:
+            self._remux(audio, original_audio_from, self._first_pts or Fraction(0), end)
+            final = self._output.commit()
+        except OSError as exc:
+            raise as_output_error(exc, self._output.final) from exc
+        finally:
+            self._video_temp.unlink(missing_ok=True)
+        self._finished = True
+        return final
+
+    def _remux(self, audio: np.ndarray | None, original: str | Path | None, start: Fraction, end: Fraction) -> None:
+        timecode = self.info.timecode
+        with av.open(str(self._video_temp)) as src, \
+                av.open(str(self._output.temp), "w", format=self.settings.muxer) as out:
+            video_in = src.streams.video[0]
+            video_out = out.add_stream_from_template(video_in)
+            video_out.time_base = video_in.time_base
+            if timecode:
+                video_out.metadata["timecode"] = timecode
+                out.metadata["timecode"] = timecode
+            sources: list[Iterator[av.Packet]] = [_stream_copy(src, video_in, video_out)]
+            if audio is not None:
+                sources.append(add_dub_track(out, audio, self.settings.audio_codec, start))
+            if original is not None:
+                sources.append(add_original_track(out, original, self.settings.audio_codec, start, end))
+            for packet in heapq.merge(*sources, key=_dts_seconds):
+                out.mux(packet)
+
+    def _discard(self) -> None:
+        container = getattr(self, "_container", None)
+        if container is not None:
+            try:
+                container.close()
+            except (av.FFmpegError, OSError):
+                pass  # the file is being thrown away
+        self._video_temp.unlink(missing_ok=True)
+        self._output.discard()
+
+
+def _stream_copy(src: av.container.InputContainer, video_in: av.video.stream.VideoStream,
+                 video_out: av.video.stream.VideoStream) -> Iterator[av.Packet]:
+    for packet in src.demux(video_in):
+        if packet.size == 0:
+            continue
+        packet.stream = video_out
+        yield packet
+
+
+def _dts_seconds(packet: av.Packet) -> Fraction:
+    stamp = packet.dts if packet.dts is not None else packet.pts
+    return Fraction(stamp or 0) * Fraction(packet.time_base)
+
