@@ -1,5 +1,5 @@
-"""The render pipeline: whole shots (render_video) and stills (sync_frame, sync_frames)."""
-from lipsync_engine.pipeline.render import render_video
-from lipsync_engine.pipeline.still import sync_frame, sync_frames
+"""The render pipeline: whole shots (render.render_video) and stills (still.sync_frame, still.sync_frames).
 
-__all__ = ["render_video", "sync_frame", "sync_frames"]
+Import them from ``lipsync_engine``; the modules here are imported on first use so that the cheap parts
+(schedule, speech) load without the media and face stacks.
+"""

@@ -93,7 +93,7 @@ def first_pass(
             starts.append(frame.pts)
             samples.offer(frame.index, frame.rgb)
             meter.step()
-            yield frame.index, to_uint8(frame.rgb)
+            yield frame.index, frame.rgb
 
     if cached is not None:
         for _ in frames():
