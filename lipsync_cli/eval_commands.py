@@ -1,0 +1,114 @@
+"""`lipsync build-dataset`, `lipsync train-sync`, `lipsync eval`: data cache, sync expert and evaluation."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DEFAULT_DATA = "../shared/data"
+DEFAULT_CACHE = ".cache/dataset"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    build = subparsers.add_parser(
+        "build-dataset", help="cache aligned faces, landmarks and speech of the training/eval clips",
+        description="Decode each clip once into the dataset cache (reused across runs; see lipsync_engine.data.cache).",
+    )
+    build.add_argument("--data", default=DEFAULT_DATA, help="shared data folder with clips/, grid_s1/, unverified/")
+    build.add_argument("--add", metavar="FOLDER", action="append", default=[],
+                       help="also cache your own footage: every video under FOLDER (repeatable)")
+    build.add_argument("--speaker", help="speaker id of the --add footage (default: each video's folder name)")
+    build.add_argument("--no-shared", action="store_true", help="cache only the --add footage")
+    build.add_argument("--cache", default=DEFAULT_CACHE, help="cache folder (default: %(default)s)")
+    build.add_argument("--rebuild", action="store_true", help="rebuild clips even when already cached")
+    build.set_defaults(handler=_build_dataset)
+    _register_train_sync(subparsers)
+
+
+def _build_dataset(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from lipsync_engine.data.builder import build_cache
+    from lipsync_engine.data.splits import folder_sources, shared_data_sources
+
+    sources = [] if args.no_shared else shared_data_sources(args.data)
+    for folder in args.add:
+        sources += folder_sources(folder, args.speaker)
+    bar = tqdm(total=len(sources), unit="clip", desc="build-dataset")
+
+    def progress(clip_id: str, done: int, total: int) -> None:
+        bar.n = done
+        bar.set_postfix_str(clip_id)
+        bar.refresh()
+
+    index = build_cache(sources, Path(args.cache), rebuild=args.rebuild, progress=progress)
+    bar.n = len(sources)
+    bar.close()
+    clips = index["clips"].values()
+    for split in ("train", "val"):
+        chosen = [c for c in clips if c["split"] == split]
+        print(f"{split}: {len(chosen)} clips, {sum(c['n_frames'] for c in chosen)} frames, "
+              f"{len({c['speaker_id'] for c in chosen})} speakers")
+    print(f"cache: {Path(args.cache).resolve()}")
+    return 0
+
+
+def _register_train_sync(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser(
+        "train-sync", help="train the SyncNet-style sync expert on the dataset cache",
+        description="Train the sync expert on training speakers, report it on validation speakers, save fp16 "
+                    "weights, and record the measured audio offset of offset-suspect clips in the cache.",
+    )
+    train.add_argument("--cache", default=DEFAULT_CACHE, help="dataset cache (default: %(default)s)")
+    train.add_argument("--out", help="weights file (default: the shipped lipsync_engine/weights/sync_expert.safetensors)")
+    train.add_argument("--steps", type=int, default=3000, help="optimiser steps (default: %(default)s)")
+    train.add_argument("--minutes", type=float, default=25.0, help="stop after this much wall time (default: %(default)s)")
+    train.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: %(default)s)")
+    train.add_argument("--no-offsets", action="store_true", help="do not measure/record offsets of suspect clips")
+    train.set_defaults(handler=_train_sync)
+
+
+def _train_sync(args: argparse.Namespace) -> int:
+    import time
+
+    from lipsync_engine.data import load_clips
+    from lipsync_engine.data.splits import OFFSET_SUSPECT_PREFIXES
+    from lipsync_engine.sync.checkpoint import DEFAULT_WEIGHTS, save_sync_expert
+    from lipsync_engine.sync.offsets import record_offsets
+    from lipsync_engine.sync.train import TrainSyncConfig, train_sync_expert
+    from lipsync_engine.sync.validation import validate_expert
+
+    train_clips = load_clips(args.cache, "train", sync_ready=True)
+    val_clips = load_clips(args.cache, "val", sync_ready=True)
+    config = TrainSyncConfig(steps=args.steps, max_minutes=args.minutes, threads=args.threads)
+    print(f"training on {len(train_clips)} clips ({sum(c.n_frames for c in train_clips)} frames), "
+          f"validating on {len(val_clips)} clips of {len({c.speaker_id for c in val_clips})} held-out speakers")
+    started, losses = time.monotonic(), []
+
+    def on_step(step: int, loss: float, model) -> None:
+        losses.append(loss)
+        if (step + 1) % 100 == 0:
+            print(f"step {step + 1}/{config.steps} loss {sum(losses[-100:]) / 100:.3f} "
+                  f"{time.monotonic() - started:.0f}s", flush=True)
+        if (step + 1) % 1000 == 0:
+            model.eval()
+            print("  val:", _format(validate_expert(model, val_clips)), flush=True)
+            model.train()
+
+    model = train_sync_expert(train_clips, config, on_step=on_step)
+    report = validate_expert(model, val_clips)
+    print("validation:", _format(report))
+    notes = {"steps": len(losses), "minutes": round((time.monotonic() - started) / 60, 1),
+             "train_clips": len(train_clips), "val_clips": len(val_clips), "validation": report}
+    out = args.out or DEFAULT_WEIGHTS
+    digest = save_sync_expert(model, out, notes)
+    print(f"saved {out} sha256 {digest}")
+    if not args.no_offsets:
+        suspects = [c for c in load_clips(args.cache) if c.clip_id.startswith(OFFSET_SUSPECT_PREFIXES)
+                    and not c.meta["appearance_only"]]
+        for clip_id, found in record_offsets(model, args.cache, suspects).items():
+            print(f"offset {clip_id}: {found.offset:+d} frames (confidence {found.confidence:.3f})")
+    return 0
+
+
+def _format(report: dict) -> str:
+    return " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in report.items())

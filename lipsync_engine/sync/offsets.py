@@ -1,0 +1,25 @@
+"""Measure the audio-video offset of cached clips with the expert and record it in their meta.json."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from lipsync_engine.data.cache import ClipData, read_meta, write_index, write_meta
+from lipsync_engine.sync.model import SyncExpert
+from lipsync_engine.sync.scoring import SyncMeasure, measure_sync
+
+MIN_CONFIDENCE = 0.05  # below this the offset curve has no clear peak and the offset is not recorded
+
+
+def record_offsets(model: SyncExpert, cache: str | Path, clips: list[ClipData]) -> dict[str, SyncMeasure]:
+    """Measure each clip's offset (raw audio, ignoring any recorded offset) and write it as
+    ``av_offset_frames`` (with ``av_offset_confidence``) when the peak is clear; rewrites index.json."""
+    measured = {}
+    for clip in clips:
+        result = measure_sync(model, clip.mouths, clip.mel, clip.fps, clip.valid)
+        measured[clip.clip_id] = result
+        meta = read_meta(cache, clip.clip_id)
+        meta["av_offset_confidence"] = round(result.confidence, 4)
+        meta["av_offset_frames"] = result.offset if result.confidence >= MIN_CONFIDENCE else None
+        write_meta(cache, meta)
+    write_index(cache)
+    return measured
