@@ -1,5 +1,6 @@
 """Speech input: decode any container to 16 kHz mono float32, log-mel features, voice activity."""
 from lipsync_engine.audio.decode import SAMPLE_RATE, load_audio, resample_to_16k
+from lipsync_engine.audio.vad import VadConfig, speech_columns, voice_activity
 from lipsync_engine.audio.features import (
     MEL_BINS,
     MEL_FPS,
@@ -17,4 +18,7 @@ __all__ = [
     "resample_to_16k",
     "log_mel",
     "frame_mel_windows",
+    "VadConfig",
+    "speech_columns",
+    "voice_activity",
 ]

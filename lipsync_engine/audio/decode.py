@@ -1,6 +1,12 @@
-"""Decode the audio of any file PyAV can open and resample it to 16 kHz mono float32."""
+"""Decode the audio of any file PyAV can open and resample it to 16 kHz mono float32.
+
+Inputs go through the media package's safe opener (local files, allowed containers only). A file
+that is empty, not audio, truncated (it decodes to clearly less than its header declares) or
+holds non-finite samples raises AudioError; digital silence is valid input.
+"""
 from __future__ import annotations
 
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -8,8 +14,11 @@ import av
 import numpy as np
 
 from lipsync_engine.errors import AudioError
+from lipsync_engine.media.opening import open_media
 
 SAMPLE_RATE = 16000
+MAX_SECONDS = 6 * 3600.0  # longer speech is refused from the header before decoding (1.4 GB of PCM)
+TRUNCATION_SLACK_S = 0.5  # decoded audio may fall this much (or 10 %) short of the header's duration
 
 
 def load_audio(
@@ -19,21 +28,20 @@ def load_audio(
 ) -> np.ndarray:
     """Return the first audio stream of ``path`` as float32 mono PCM at 16 kHz, range about [-1, 1].
 
+    Any rate and channel layout (8 kHz, 44.1/48 kHz stereo, 5.1, ...) is downmixed and resampled.
     ``start``/``duration`` (seconds) cut a range; sample 0 of the result is at ``start``.
     Raises AudioError naming the file when it has no audio stream, is truncated or decodes to nothing.
     """
     path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"audio file not found: '{path}'; pass the path of a WAV, MP3, AAC or video file")
-    try:
-        container = av.open(str(path), options={"protocol_whitelist": "file"})
-    except av.FFmpegError as exc:
-        raise AudioError(f"cannot open '{path}' as media ({exc}); pass a readable audio or video file") from exc
     chunks: list[np.ndarray] = []
-    with container:
+    with open_media(path, AudioError, "audio") as container:
         if not container.streams.audio:
             raise AudioError(f"'{path}' has no audio stream; pass a file that contains the speech track")
         stream = container.streams.audio[0]
+        declared = _declared_seconds(container, stream)
+        if declared > MAX_SECONDS:
+            raise AudioError(f"'{path}' declares {declared / 3600:.1f} hours of audio, over the "
+                             f"{MAX_SECONDS / 3600:.0f}-hour limit; cut the speech to the shot")
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         try:
             for frame in container.decode(stream):
@@ -43,12 +51,15 @@ def load_audio(
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1))
         except av.FFmpegError as exc:
-            if not chunks:
-                raise AudioError(f"cannot decode audio of '{path}' ({exc}); the file is damaged or not audio") from exc
-            # A truncated tail: keep what decoded; the caller sees the shorter length.
+            decoded = sum(c.size for c in chunks) / SAMPLE_RATE
+            raise AudioError(f"'{path}' is damaged or truncated: decoding stopped after {decoded:.2f} s "
+                             f"({exc}); copy or export the audio again") from exc
     pcm = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
     if pcm.size == 0:
         raise AudioError(f"'{path}' decodes to no audio samples; the file is empty or truncated")
+    _check_complete(path, pcm.size / SAMPLE_RATE, declared)
+    if not np.isfinite(pcm).all():
+        raise AudioError(f"'{path}' holds NaN or infinite samples; export the audio again")
     return _cut(pcm, start, duration)
 
 
@@ -69,6 +80,40 @@ def resample_to_16k(pcm: np.ndarray, sample_rate: int) -> np.ndarray:
     out = [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
     out += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
     return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
+
+
+def _declared_seconds(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> float:
+    """Duration the file claims: the WAV data chunk's size if it has one, else the stream/container header."""
+    riff = _wav_data_seconds(Path(container.name), stream) if container.format.name in ("wav", "w64") else None
+    if riff is not None:
+        return riff
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return container.duration / av.time_base if container.duration else 0.0
+
+
+def _wav_data_seconds(path: Path, stream: av.audio.stream.AudioStream) -> float | None:
+    """Seconds the RIFF 'data' chunk declares (FFmpeg clamps it to the file size, hiding a cut-off copy)."""
+    bytes_per_second = (stream.codec_context.bit_rate or 0) / 8  # exact for PCM WAV
+    if bytes_per_second <= 0:
+        return None
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"RIFF" or handle.seek(8) != 8 or handle.read(4) != b"WAVE":
+            return None
+        while header := handle.read(8):
+            if len(header) < 8:
+                return None
+            chunk_id, size = header[:4], struct.unpack("<I", header[4:])[0]
+            if chunk_id == b"data":
+                return None if size in (0, 0xFFFFFFFF) else size / bytes_per_second  # streamed WAV: unknown
+            handle.seek(size + (size & 1), 1)
+    return None
+
+
+def _check_complete(path: Path, decoded: float, declared: float) -> None:
+    if declared > 0 and declared - decoded > max(TRUNCATION_SLACK_S, 0.1 * declared):
+        raise AudioError(f"'{path}' is truncated: its header declares {declared:.2f} s of audio but only "
+                         f"{decoded:.2f} s decode; copy or export the audio again")
 
 
 def _cut(pcm: np.ndarray, start: Fraction | float | None, duration: Fraction | float | None) -> np.ndarray:

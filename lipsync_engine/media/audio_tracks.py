@@ -13,11 +13,11 @@ from pathlib import Path
 import av
 import numpy as np
 
-from lipsync_engine.audio.decode import SAMPLE_RATE
 from lipsync_engine.errors import AudioError, MediaError
 from lipsync_engine.media.formats import AUDIO_RATE
 from lipsync_engine.media.opening import open_media
 
+SAMPLE_RATE = 16000  # of the dub PCM: lipsync_engine.audio.SAMPLE_RATE (not imported: audio imports media)
 CHUNK = SAMPLE_RATE  # dub samples per encoded chunk (one second)
 
 
