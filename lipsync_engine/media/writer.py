@@ -150,6 +150,7 @@ class VideoWriter:
             video_in = src.streams.video[0]
             video_out = out.add_stream_from_template(video_in)
             video_out.time_base = video_in.time_base
+            video_out.codec_context.framerate = self.info.fps  # the mov muxer's timecode track needs the rate
             if timecode:
                 video_out.metadata["timecode"] = timecode
                 out.metadata["timecode"] = timecode
