@@ -96,8 +96,9 @@ def _audio_stream(out: av.container.OutputContainer, rate: int, channels: int, c
 def _mux_audio(out: av.container.OutputContainer, stream: av.audio.AudioStream, pcm: np.ndarray) -> None:
     fmt, layout, rate = stream.codec_context.format.name, stream.codec_context.layout.name, stream.codec_context.sample_rate
     data = np.repeat(np.asarray(pcm, np.float32)[None], stream.codec_context.channels, axis=0)
-    if fmt.startswith("s16"):
-        data = (np.clip(data, -1, 1) * 32767).astype(np.int16)
+    integer = {"s16": np.int16, "s32": np.int32}.get(fmt.rstrip("p"))
+    if integer is not None:
+        data = (np.clip(data, -1, 1) * np.iinfo(integer).max).astype(integer)
     planar = fmt.endswith("p")
     chunk = stream.codec_context.frame_size or 1024
     for offset in range(0, data.shape[1], chunk):

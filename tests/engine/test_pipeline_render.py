@@ -1,0 +1,181 @@
+"""render_video end to end on real video cut from ../shared/data, with the identity generator."""
+from __future__ import annotations
+
+import threading
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lipsync_engine import RenderOptions, load_generator, render_video
+from lipsync_engine.errors import InputError, MediaError, RenderCancelled
+from lipsync_engine.media import probe_video
+
+from pipeline_media import (
+    FACE_CLIP, OTHER_CLIP, clip_speech, decoded, needs_data, source_frames, write_audio, write_video,
+)
+
+pytestmark = needs_data
+FRAMES = 20
+LOSSLESS = RenderOptions(codec="ffv1")
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory) -> dict[str, Path]:
+    """The shared inputs: one face shot in three containers, dubs in several formats, a track cache."""
+    root = tmp_path_factory.mktemp("render")
+    frames = source_frames(FACE_CLIP, FRAMES)
+    speech = clip_speech(OTHER_CLIP, seconds=FRAMES / 25)
+    return {
+        "root": root,
+        "mov": write_video(root / "shot.mov", frames, fps=Fraction(30000, 1001), timecode="01:00:00:00",
+                           audio=clip_speech(FACE_CLIP, seconds=0.6)),
+        "mkv": write_video(root / "shot.mkv", frames, codec="ffv1"),
+        "vfr": write_video(root / "vfr.mkv", frames, codec="ffv1", pts_steps=[2, 3, 1, 2, 4] * (FRAMES // 5)),
+        "dub48": write_audio(root / "dub48.wav", clip_speech(OTHER_CLIP, seconds=1.0, rate=48000), rate=48000, channels=2),
+        "dub8": write_audio(root / "dub8.wav", clip_speech(OTHER_CLIP, seconds=1.0, rate=8000), rate=8000),
+        "mp3": write_audio(root / "dub.mp3", speech, codec="libmp3lame"),
+        "silence": write_audio(root / "silence.wav", np.zeros(16000, np.float32)),
+        "long": write_audio(root / "long.wav", np.tile(speech, 12)),
+        "track": root / "shot.track.npz",
+    }
+
+
+@pytest.fixture(scope="module")
+def identity():
+    return load_generator("identity")
+
+
+def test_take_keeps_frame_count_fps_size_and_timecode(media, identity):
+    events = []
+    out = media["root"] / "take.mov"
+    report = render_video(media["mov"], media["dub48"], out, identity, track=media["track"], progress=events.append)
+    src, take = probe_video(media["mov"]), probe_video(out)
+    assert (take.frame_count, take.fps, take.width, take.height) == (FRAMES, Fraction(30000, 1001), 360, 288)
+    assert take.timecode == src.timecode == "01:00:00:00"
+    assert take.has_audio and take.audio_channels == 1
+    assert report.frames == FRAMES and report.fps == "30000/1001" and report.generator == "identity"
+    assert media["track"].is_file(), "the track cache was not written"
+    stages = {e.stage for e in events}
+    assert {"track", "render"} <= stages
+    last_render = [e for e in events if e.stage == "render"][-1]
+    assert last_render.done == last_render.total == FRAMES
+
+
+def test_lossless_identity_take_is_bit_identical(media, identity):
+    out = media["root"] / "lossless.mkv"
+    report = render_video(media["mkv"], media["dub8"], out, identity, LOSSLESS, track=media["track"])
+    assert report.passthrough == [], report.warnings
+    source, take = decoded(media["mkv"]), decoded(out)
+    assert len(take) == len(source) == FRAMES
+    for i, (a, b) in enumerate(zip(source, take)):
+        assert np.array_equal(a, b), f"frame {i} changed"
+
+
+def test_track_cache_is_reused(media, identity):
+    if not media["track"].is_file():
+        render_video(media["mkv"], media["dub8"], media["root"] / "first.mkv", identity, LOSSLESS, track=media["track"])
+    stamp = media["track"].stat().st_mtime_ns
+    events = []
+    render_video(media["mkv"], media["mp3"], media["root"] / "again.mkv", identity, LOSSLESS,
+                 track=media["track"], progress=events.append)
+    assert media["track"].stat().st_mtime_ns == stamp
+
+
+@pytest.mark.parametrize("dub", ["dub8", "mp3", "dub48"])
+def test_dub_formats_render(media, identity, dub):
+    out = media["root"] / f"take_{dub}.mkv"
+    report = render_video(media["mkv"], media[dub], out, identity, LOSSLESS, track=media["track"])
+    assert probe_video(out).frame_count == FRAMES and report.frames == FRAMES
+
+
+def test_silent_dub_is_reported(media, identity):
+    report = render_video(media["mkv"], media["silence"], media["root"] / "silent.mkv", identity, LOSSLESS,
+                          track=media["track"])
+    assert any("no speech" in w for w in report.warnings), report.warnings
+    kept = render_video(media["mkv"], media["silence"], media["root"] / "kept.mkv", identity,
+                        RenderOptions(codec="ffv1", silence="keep_original"), track=media["track"])
+    assert [(s.start, s.end, s.reason) for s in kept.passthrough] == [(0, FRAMES - 1, "silence")]
+
+
+def test_audio_far_longer_than_the_shot(media, identity):
+    out = media["root"] / "long.mkv"
+    report = render_video(media["mkv"], media["long"], out, identity, LOSSLESS, track=media["track"])
+    take = probe_video(out)
+    assert take.frame_count == FRAMES
+    assert abs(float(take.duration) - FRAMES / 25) < 0.05
+    assert any("longer than the shot" in w and "right audio file" in w for w in report.warnings), report.warnings
+    strict = media["root"] / "strict.mkv"
+    with pytest.raises(InputError, match=r"the dub lasts 9\.6\d* s but the shot lasts 0\.800 s"):
+        render_video(media["mkv"], media["long"], strict, identity, RenderOptions(codec="ffv1", audio_policy="strict"))
+    assert not strict.exists()
+
+
+def test_variable_frame_rate_keeps_every_frame_time(media, identity):
+    out = media["root"] / "vfr_take.mkv"
+    render_video(media["vfr"], media["dub8"], out, identity, LOSSLESS)
+    import av
+
+    def times(path):
+        with av.open(str(path)) as c:
+            return [float(f.pts * f.time_base) for f in c.decode(video=0)]
+
+    assert times(out) == pytest.approx(times(media["vfr"]), abs=1e-3)
+
+
+def test_truncated_shot_is_a_clear_error(media, identity):
+    whole = media["mov"].read_bytes()
+    broken = media["root"] / "truncated.mov"
+    broken.write_bytes(whole[: len(whole) // 2])
+    out = media["root"] / "from_truncated.mov"
+    with pytest.raises(MediaError) as caught:
+        render_video(broken, media["dub8"], out, identity)
+    assert "truncated.mov" in str(caught.value)
+    assert not out.exists()
+
+
+def test_frames_without_a_face_pass_through(media, identity, tmp_path):
+    rng = np.random.default_rng(0)
+    frames = [np.full((120, 160, 3), 90, np.uint8) + rng.integers(0, 20, (120, 160, 3), dtype=np.uint8)
+              for _ in range(6)]
+    shot = write_video(tmp_path / "wall.mkv", frames, codec="ffv1")
+    out = tmp_path / "wall_take.mkv"
+    report = render_video(shot, media["dub8"], out, identity, LOSSLESS)
+    assert [(s.start, s.end, s.reason) for s in report.passthrough] == [(0, 5, "no_face")]
+    assert "every frame passed through" in report.warnings[0]
+    assert all(np.array_equal(a, b) for a, b in zip(decoded(shot), decoded(out)))
+
+
+def test_two_faces_edit_the_dominant_one_and_report_the_other(media, identity, tmp_path):
+    left = source_frames(FACE_CLIP, 5)
+    right = source_frames(OTHER_CLIP, 5, size=(300, 240))
+    frames = [np.concatenate([a, np.pad(b, ((0, 48), (0, 0), (0, 0)))], axis=1) for a, b in zip(left, right)]
+    shot = write_video(tmp_path / "two.mkv", frames, codec="ffv1")
+    report = render_video(shot, media["dub8"], tmp_path / "two_take.mkv", identity, LOSSLESS)
+    assert report.frames == 5
+    assert any("other faces" in w for w in report.warnings), report.warnings
+
+
+def test_cancel_mid_render_leaves_nothing(media, identity):
+    cancel = threading.Event()
+    out = media["root"] / "cancelled.mkv"
+
+    def progress(event):
+        if event.stage == "render" and event.done >= 1:
+            cancel.set()
+
+    with pytest.raises(RenderCancelled):
+        render_video(media["mkv"], media["dub8"], out, identity, RenderOptions(codec="ffv1"),
+                     track=media["track"], progress=progress, cancel=cancel)
+    assert not out.exists()
+    assert not [p for p in media["root"].iterdir() if p.name.startswith(".cancelled")], "temp files left behind"
+
+
+def test_bad_options_and_missing_files_are_clear(media, identity):
+    with pytest.raises(InputError, match="codec 'mpeg2' is unknown"):
+        render_video(media["mkv"], media["dub8"], media["root"] / "x.mkv", identity, RenderOptions(codec="mpeg2"))
+    with pytest.raises(InputError, match="not found"):
+        render_video(media["root"] / "missing.mov", media["dub8"], media["root"] / "x.mkv", identity)
+    with pytest.raises(InputError, match="source shot itself"):
+        render_video(media["mkv"], media["dub8"], media["mkv"], identity)
