@@ -100,6 +100,8 @@ def render_video(
         writer.finish(dub.pcm, original_audio_from=video if options.keep_original_audio else None)
 
     warnings = [*dub.warnings, *_other_face_warnings(shot.track), *describe(segments)]
+    if writer.note:
+        warnings.append(writer.note)
     if not edit.any():
         warnings.insert(0, "no frame of the shot was edited: every frame passed through unchanged")
     return RenderReport(
