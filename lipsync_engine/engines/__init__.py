@@ -35,6 +35,7 @@ __all__ = [
     "RendererEngine",
     "available_backends",
     "best_backend",
+    "choose_backend",
     "make_engine",
 ]
 
@@ -89,18 +90,22 @@ def available_backends(device: str = "cpu") -> list[str]:
     return found
 
 
-def best_backend(device: str = "cpu", precision: str = "fp32") -> str:
-    """The fastest local backend for ``device`` and ``precision`` (see docs/engines.md for timings).
+def choose_backend(device_kind: str, precision: str, found: list[str]) -> str:
+    """The fastest of the ``found`` backends for a device kind ("cpu"/"cuda") and precision.
 
-    CUDA: tensorrt when installed, else torch (cuDNN fp16 beats onnxruntime's CUDA provider, which
-    runs fp32 only here). CPU: onnx for fp32 (faster than torch on the renderer), torch for fp16
-    (onnxruntime's CPU provider has no fp16 kernels for most ops).
+    CUDA: tensorrt when found, else torch (cuDNN fp16 beats onnxruntime's CUDA provider, which runs
+    fp32 only here). CPU: onnx for fp32 (4x torch's speed on the renderer, docs/engines.md), torch
+    for fp16 (onnxruntime's CPU provider lacks fp16 kernels). Never triton: it needs a server address.
     """
-    found = available_backends(device)
-    kind, _ = split_device(device)
-    if kind == "cuda":
+    if device_kind == "cuda":
         return "tensorrt" if "tensorrt" in found else "torch"
     return "onnx" if precision == "fp32" and "onnx" in found else "torch"
+
+
+def best_backend(device: str = "cpu", precision: str = "fp32") -> str:
+    """The fastest backend available here for ``device`` and ``precision`` (see choose_backend)."""
+    kind, _ = split_device(device)
+    return choose_backend(kind, precision, available_backends(device))
 
 
 _INSTALL_HINTS = {
