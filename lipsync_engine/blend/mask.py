@@ -41,6 +41,8 @@ def lower_face_mask(points_crop: np.ndarray, size: int, config: MaskConfig = Mas
     # Rasterise with 1 px of zero border so the distance to the crop edge counts as outside.
     shape = np.zeros((size + 2, size + 2), dtype=np.uint8)
     cv2.fillPoly(shape, [np.round((grown + 1.0) * 4).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=2)
+    shape[[0, -1], :] = 0
+    shape[:, [0, -1]] = 0
     inside = cv2.distanceTransform(shape, cv2.DIST_L2, 5)[1:-1, 1:-1] - 1.0  # 0 on the outline's pixels
     t = np.clip(inside / max(config.feather * width, 1.0), 0.0, 1.0)
     return (t * t * (3.0 - 2.0 * t)).astype(np.float32)  # smoothstep: no visible kink at either end

@@ -8,8 +8,8 @@ G is the generated crop, colour-matched to the source and warped up to the frame
 source has above the crop's resolution (film grain, pores, sharpness). Where the generator left the
 picture unchanged (w = 1) that detail is kept, so an unchanged crop gives back the frame exactly; where
 it drew something new (w -> 0, e.g. an opened mouth) the old detail would ghost, so it is dropped and
-replaced by synthetic grain of the same strength measured from the source. Pixels where m is 0 are
-copied bit for bit.
+replaced by synthetic grain of the same strength measured from the source (weighted sqrt(1 - w^2), so
+the mix keeps the source's fine-detail variance). Pixels where m is 0 are copied bit for bit.
 """
 from __future__ import annotations
 
@@ -78,7 +78,8 @@ def paste(
     delta = warp(gen - keep[..., None] * source)  # up(G) - w * up(crop(frame)), linear in the warp
     blended = src + m_up * (delta - (1.0 - keep_up) * src)
     if config.grain and keep.min() < 1.0:
-        blended += m_up * (1.0 - keep_up) * _grain(src, warp(source), m_up * keep_up, region)
+        # w * detail + sqrt(1 - w^2) * grain keeps the fine-detail variance where the two are mixed.
+        blended += m_up * np.sqrt(1.0 - keep_up ** 2) * _grain(src, m_up, region)
     result = np.rint(np.clip(blended, 0.0, peak)).astype(frame.dtype)
     out[y0:y1, x0:x1] = np.where(m_up > 0.0, result, region)
     return out
@@ -119,14 +120,19 @@ def _match_colour(gen: np.ndarray, source: np.ndarray, m: np.ndarray, max_gain: 
     return (gen - g_mean) * gain + s_mean
 
 
-def _grain(src: np.ndarray, source_up: np.ndarray, weight: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """White noise with the per-channel strength of the source's own fine detail (robust std of
-    frame - up(crop) where the mask keeps it). Seeded from the pixels: the same input gives the same take."""
-    detail = src - source_up
-    sel = weight[..., 0] > 0.5
+def _grain(src: np.ndarray, face: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """White noise as strong as the source's own finest detail: its high-pass (src - blur, sigma 1 px) has
+    the per-channel robust std of the source's high-pass over ``face`` (> 0.5). Seeded from the pixels,
+    so the same input gives the same take while each frame gets its own grain."""
+    def high_pass(img: np.ndarray) -> np.ndarray:
+        return img - cv2.GaussianBlur(img, (0, 0), 1.0)
+
+    sel = face[..., 0] > 0.5
     if sel.sum() < 64:
         sel = np.ones(sel.shape, dtype=bool)
-    d = detail[sel]
-    sigma = 1.4826 * np.median(np.abs(d - np.median(d, 0)), 0)
+    detail = high_pass(src)[sel]
+    target = 1.4826 * np.median(np.abs(detail - np.median(detail, 0)), 0)
     rng = np.random.default_rng(zlib.crc32(region[::7, ::7].tobytes()))
-    return rng.standard_normal(src.shape, dtype=np.float32) * sigma.astype(np.float32)
+    noise = rng.standard_normal(src.shape, dtype=np.float32)
+    own = high_pass(noise)[sel].std(0)
+    return noise * (target / np.maximum(own, 1e-6)).astype(np.float32)

@@ -37,8 +37,9 @@ def eye_distance(points: np.ndarray) -> float:
 def yaw_degrees(points: np.ndarray) -> float:
     """Head turn estimated from the nose's offset along the eye line, in degrees (0 = frontal).
 
-    The nose tip sits in front of the eye plane by about 0.6 eye-centre distances, so a turn by yaw shifts
-    it sideways by 0.6 * sin(yaw) of that distance relative to the eye midpoint (sign: + = towards image right).
+    The nose tip sits in front of the eye plane by about 0.6 eye-centre distances D, so a turn by yaw shifts
+    it sideways by 0.6 * D * sin(yaw) from the eye midpoint while the eyes appear D * cos(yaw) apart: the
+    measured ratio is 0.6 * tan(yaw) (sign: + = nose towards image right).
     """
     left = points[list(topology.LEFT_EYE)].mean(0)
     right = points[list(topology.RIGHT_EYE)].mean(0)
@@ -47,7 +48,7 @@ def yaw_degrees(points: np.ndarray) -> float:
     if dist < 1e-6:
         return 90.0
     offset = float((points[topology.NOSE_TIP] - (left + right) / 2.0) @ axis) / dist
-    return float(np.degrees(np.arcsin(np.clip(offset / (_NOSE_DEPTH * dist), -1.0, 1.0))))
+    return float(np.degrees(np.arctan(offset / (_NOSE_DEPTH * dist))))
 
 
 _NOSE_DEPTH = 0.6

@@ -1,0 +1,137 @@
+"""Mask and paste on real faces: exact outside the mask, lossless round trip, colour match, grain."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from lipsync_engine.blend import PasteConfig, lower_face_mask, paste
+from lipsync_engine.faces import FaceLandmarker, align_face, image_face, topology
+
+from faces_media import clip_frames, needs_clips, on_canvas
+
+pytestmark = needs_clips
+S = 256
+
+
+@pytest.fixture(scope="module")
+def landmarker():
+    with FaceLandmarker() as lm:
+        yield lm
+
+
+@pytest.fixture(scope="module")
+def face_rgb():
+    return clip_frames("retalking_face2.mp4", 1)[0]  # 844x844
+
+
+def _setup(rgb, landmarker):
+    face = image_face(rgb, landmarker=landmarker)
+    alignment = align_face(face.points, S)
+    crop_points = alignment.to_crop(face.points)
+    return alignment, crop_points, lower_face_mask(crop_points, S)
+
+
+def _warped_support(mask, alignment, shape):
+    """Frame pixels the mask can reach (full-frame warp: fine in a test), grown by one pixel."""
+    up = cv2.warpAffine(mask, alignment.inverse, (shape[1], shape[0]), flags=cv2.INTER_LINEAR)
+    return cv2.dilate((up > 0).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def test_mask_covers_the_lower_face_only(face_rgb, landmarker):
+    alignment, p, mask = _setup(face_rgb, landmarker)
+    assert mask.shape == (S, S) and mask.dtype == np.float32
+    assert mask.min() == 0.0 and mask.max() == 1.0
+    assert not mask[[0, -1]].any() and not mask[:, [0, -1]].any()  # zero at the crop border
+
+    def at(xy):
+        return mask[int(round(xy[1])), int(round(xy[0]))]
+
+    for i in topology.OUTER_LIPS + (topology.CHIN,):
+        assert at(p[i]) > 0.9
+    for i in topology.STABLE[:4] + (168,):  # eyes and the top of the nose stay untouched
+        assert at(p[i]) == 0.0
+    # An opened jaw: below the chin by 5 % of the face width is still fully inside (the crop framing of
+    # align_face ends about 15 % below the chin, where the mask must have faded to 0).
+    width = np.linalg.norm(p[93] - p[323])
+    assert at(p[topology.CHIN] + np.array([0.0, 0.05 * width])) > 0.8
+    # Soft edge: a real ramp, not a hard step.
+    assert ((mask > 0.05) & (mask < 0.95)).sum() > 0.1 * (mask > 0).sum()
+
+
+@pytest.mark.parametrize("size", [(256, 256), (1920, 1080), (3840, 2160), (1001, 777)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_identity_round_trip_is_lossless(size, dtype, face_rgb, landmarker):
+    frame8 = on_canvas(face_rgb, size, 0.8)
+    alignment, _, mask = _setup(frame8, landmarker)
+    frame = frame8 if dtype == np.uint8 else frame8.astype(np.uint16) * 257 + 100
+    crop = alignment.crop(frame)
+    out = paste(frame, crop, alignment, mask)
+    assert out.shape == frame.shape and out.dtype == frame.dtype
+    assert np.abs(out.astype(np.int64) - frame).max() <= 1
+    # An 8-bit crop on a 16-bit frame (what an 8-bit generator gives) is within one 8-bit step.
+    if dtype == np.uint16:
+        out8 = paste(frame, (crop >> 8).astype(np.uint8), alignment, mask)
+        assert np.abs(out8.astype(np.int64) - frame).max() <= 257
+
+
+@pytest.mark.parametrize("size", [(256, 256), (1920, 1080), (3840, 2160), (1001, 777)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_pixels_outside_the_mask_are_bit_identical(size, dtype, face_rgb, landmarker):
+    frame8 = on_canvas(face_rgb, size, 0.8)
+    alignment, p, mask = _setup(frame8, landmarker)
+    frame = frame8 if dtype == np.uint8 else frame8.astype(np.uint16) * 257
+    generated = np.full((S, S, 3), 255, np.uint8)  # everything changes where the mask lets it
+    out = paste(frame, generated, alignment, mask)
+    changed = (out != frame).any(2)
+    support = _warped_support(mask, alignment, frame.shape)
+    assert changed.sum() > 0.5 * support.sum()
+    assert not (changed & ~support).any()
+
+
+def test_strength_zero_changes_nothing(face_rgb, landmarker):
+    alignment, _, mask = _setup(face_rgb, landmarker)
+    out = paste(face_rgb, np.zeros((S, S, 3), np.uint8), alignment, mask, strength=0.0)
+    np.testing.assert_array_equal(out, face_rgb)
+
+
+def test_colour_shift_of_the_generator_is_corrected(face_rgb, landmarker):
+    alignment, _, mask = _setup(face_rgb, landmarker)
+    crop = alignment.crop(face_rgb).astype(np.int16)
+    shifted = np.clip(crop + np.array([25, -15, 10]), 0, 255).astype(np.uint8)
+    inside = _warped_support(mask, alignment, face_rgb.shape)
+    matched = paste(face_rgb, shifted, alignment, mask)
+    raw = paste(face_rgb, shifted, alignment, mask, config=PasteConfig(colour_match=False))
+    err_matched = np.abs(matched[inside].astype(float).mean(0) - face_rgb[inside].mean(0)).max()
+    err_raw = np.abs(raw[inside].astype(float).mean(0) - face_rgb[inside].mean(0)).max()
+    assert err_raw > 8 and err_matched < 2
+
+
+def test_grain_is_kept_where_the_mouth_is_redrawn(landmarker):
+    rng = np.random.default_rng(7)
+    face = on_canvas(clip_frames("edtalk_obama.mp4", 1)[0], (1280, 720), 0.9)
+    grainy = np.clip(face + rng.normal(0, 6, face.shape), 0, 255).astype(np.uint8)
+    alignment, p, mask = _setup(grainy, landmarker)
+    crop = alignment.crop(grainy)
+    redrawn = cv2.GaussianBlur(crop, (0, 0), 3)  # a generator that draws a smoother mouth
+    centre = alignment.to_frame(p[list(topology.OUTER_LIPS)].mean(0, keepdims=True))[0].astype(int)
+    patch = np.s_[centre[1] - 30:centre[1] + 30, centre[0] - 40:centre[0] + 40]
+
+    def fine_detail(img):
+        f = img[patch].astype(np.float32)
+        return float((f - cv2.GaussianBlur(f, (0, 0), 2)).std())
+
+    with_grain = paste(grainy, redrawn, alignment, mask)
+    without = paste(grainy, redrawn, alignment, mask, config=PasteConfig(grain=False))
+    assert fine_detail(without) < 0.6 * fine_detail(grainy)
+    assert fine_detail(with_grain) > 0.75 * fine_detail(grainy)
+
+
+def test_bad_shapes_are_clear_errors(face_rgb, landmarker):
+    alignment, p, mask = _setup(face_rgb, landmarker)
+    with pytest.raises(ValueError, match=r"generated crop must be \(256, 256, 3\)"):
+        paste(face_rgb, np.zeros((128, 128, 3), np.uint8), alignment, mask)
+    with pytest.raises(ValueError, match="frame must be HxWx3 uint8 or uint16"):
+        paste(face_rgb.astype(np.float32), np.zeros((S, S, 3), np.uint8), alignment, mask)
+    with pytest.raises(ValueError, match="finite"):
+        lower_face_mask(np.full((468, 2), np.nan), S)
