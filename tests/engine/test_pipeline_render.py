@@ -12,32 +12,33 @@ from lipsync_engine import RenderOptions, load_generator, render_video
 from lipsync_engine.errors import InputError, MediaError, RenderCancelled
 from lipsync_engine.media import probe_video
 
-from pipeline_media import (
-    FACE_CLIP, OTHER_CLIP, clip_speech, decoded, needs_data, source_frames, write_audio, write_video,
-)
+from media_factory import clip_frames, make_audio, make_video, truncate
+from pipeline_media import FACE_CLIP, LOSSLESS, OTHER_CLIP, clip_speech, decoded, frame_times, needs_data
 
 pytestmark = needs_data
 FRAMES = 20
-LOSSLESS = RenderOptions(codec="ffv1")
+FFV1 = RenderOptions(codec="ffv1")
 
 
 @pytest.fixture(scope="module")
 def media(tmp_path_factory) -> dict[str, Path]:
     """The shared inputs: one face shot in three containers, dubs in several formats, a track cache."""
     root = tmp_path_factory.mktemp("render")
-    frames = source_frames(FACE_CLIP, FRAMES)
+    frames = clip_frames(FACE_CLIP, 0.0, FRAMES)
     speech = clip_speech(OTHER_CLIP, seconds=FRAMES / 25)
+    stereo48 = np.repeat(clip_speech(OTHER_CLIP, seconds=1.0, rate=48000)[:, None], 2, axis=1)
+    vfr_pts = np.cumsum([0] + [2, 3, 1, 2, 4] * (FRAMES // 5))[:FRAMES]
     return {
         "root": root,
-        "mov": write_video(root / "shot.mov", frames, fps=Fraction(30000, 1001), timecode="01:00:00:00",
-                           audio=clip_speech(FACE_CLIP, seconds=0.6)),
-        "mkv": write_video(root / "shot.mkv", frames, codec="ffv1"),
-        "vfr": write_video(root / "vfr.mkv", frames, codec="ffv1", pts_steps=[2, 3, 1, 2, 4] * (FRAMES // 5)),
-        "dub48": write_audio(root / "dub48.wav", clip_speech(OTHER_CLIP, seconds=1.0, rate=48000), rate=48000, channels=2),
-        "dub8": write_audio(root / "dub8.wav", clip_speech(OTHER_CLIP, seconds=1.0, rate=8000), rate=8000),
-        "mp3": write_audio(root / "dub.mp3", speech, codec="libmp3lame"),
-        "silence": write_audio(root / "silence.wav", np.zeros(16000, np.float32)),
-        "long": write_audio(root / "long.wav", np.tile(speech, 12)),
+        "mov": make_video(root / "shot.mov", frames, fps=Fraction(30000, 1001), timecode="01:00:00:00",
+                          audio=clip_speech(FACE_CLIP, seconds=0.6), audio_rate=16000),
+        "mkv": make_video(root / "shot.mkv", frames, **LOSSLESS),
+        "vfr": make_video(root / "vfr.mkv", frames, pts=vfr_pts, time_base=Fraction(1, 50), **LOSSLESS),
+        "dub48": make_audio(root / "dub48.wav", stereo48, 48000),
+        "dub8": make_audio(root / "dub8.wav", clip_speech(OTHER_CLIP, seconds=1.0, rate=8000), 8000),
+        "mp3": make_audio(root / "dub.mp3", speech, 16000, codec="libmp3lame"),
+        "silence": make_audio(root / "silence.wav", np.zeros(16000, np.float32), 16000),
+        "long": make_audio(root / "long.wav", np.tile(speech, 12), 16000),
         "track": root / "shot.track.npz",
     }
 
@@ -65,7 +66,7 @@ def test_take_keeps_frame_count_fps_size_and_timecode(media, identity):
 
 def test_lossless_identity_take_is_bit_identical(media, identity):
     out = media["root"] / "lossless.mkv"
-    report = render_video(media["mkv"], media["dub8"], out, identity, LOSSLESS, track=media["track"])
+    report = render_video(media["mkv"], media["dub8"], out, identity, FFV1, track=media["track"])
     assert report.passthrough == [], report.warnings
     source, take = decoded(media["mkv"]), decoded(out)
     assert len(take) == len(source) == FRAMES
@@ -75,10 +76,10 @@ def test_lossless_identity_take_is_bit_identical(media, identity):
 
 def test_track_cache_is_reused(media, identity):
     if not media["track"].is_file():
-        render_video(media["mkv"], media["dub8"], media["root"] / "first.mkv", identity, LOSSLESS, track=media["track"])
+        render_video(media["mkv"], media["dub8"], media["root"] / "first.mkv", identity, FFV1, track=media["track"])
     stamp = media["track"].stat().st_mtime_ns
     events = []
-    render_video(media["mkv"], media["mp3"], media["root"] / "again.mkv", identity, LOSSLESS,
+    render_video(media["mkv"], media["mp3"], media["root"] / "again.mkv", identity, FFV1,
                  track=media["track"], progress=events.append)
     assert media["track"].stat().st_mtime_ns == stamp
 
@@ -86,12 +87,12 @@ def test_track_cache_is_reused(media, identity):
 @pytest.mark.parametrize("dub", ["dub8", "mp3", "dub48"])
 def test_dub_formats_render(media, identity, dub):
     out = media["root"] / f"take_{dub}.mkv"
-    report = render_video(media["mkv"], media[dub], out, identity, LOSSLESS, track=media["track"])
+    report = render_video(media["mkv"], media[dub], out, identity, FFV1, track=media["track"])
     assert probe_video(out).frame_count == FRAMES and report.frames == FRAMES
 
 
 def test_silent_dub_is_reported(media, identity):
-    report = render_video(media["mkv"], media["silence"], media["root"] / "silent.mkv", identity, LOSSLESS,
+    report = render_video(media["mkv"], media["silence"], media["root"] / "silent.mkv", identity, FFV1,
                           track=media["track"])
     assert any("no speech" in w for w in report.warnings), report.warnings
     kept = render_video(media["mkv"], media["silence"], media["root"] / "kept.mkv", identity,
@@ -101,7 +102,7 @@ def test_silent_dub_is_reported(media, identity):
 
 def test_audio_far_longer_than_the_shot(media, identity):
     out = media["root"] / "long.mkv"
-    report = render_video(media["mkv"], media["long"], out, identity, LOSSLESS, track=media["track"])
+    report = render_video(media["mkv"], media["long"], out, identity, FFV1, track=media["track"])
     take = probe_video(out)
     assert take.frame_count == FRAMES
     assert abs(float(take.duration) - FRAMES / 25) < 0.05
@@ -114,20 +115,12 @@ def test_audio_far_longer_than_the_shot(media, identity):
 
 def test_variable_frame_rate_keeps_every_frame_time(media, identity):
     out = media["root"] / "vfr_take.mkv"
-    render_video(media["vfr"], media["dub8"], out, identity, LOSSLESS)
-    import av
-
-    def times(path):
-        with av.open(str(path)) as c:
-            return [float(f.pts * f.time_base) for f in c.decode(video=0)]
-
-    assert times(out) == pytest.approx(times(media["vfr"]), abs=1e-3)
+    render_video(media["vfr"], media["dub8"], out, identity, FFV1)
+    assert frame_times(out) == pytest.approx(frame_times(media["vfr"]), abs=1e-3)
 
 
 def test_truncated_shot_is_a_clear_error(media, identity):
-    whole = media["mov"].read_bytes()
-    broken = media["root"] / "truncated.mov"
-    broken.write_bytes(whole[: len(whole) // 2])
+    broken = truncate(media["mov"], 0.5, media["root"] / "truncated.mov")
     out = media["root"] / "from_truncated.mov"
     with pytest.raises(MediaError) as caught:
         render_video(broken, media["dub8"], out, identity)
@@ -139,20 +132,20 @@ def test_frames_without_a_face_pass_through(media, identity, tmp_path):
     rng = np.random.default_rng(0)
     frames = [np.full((120, 160, 3), 90, np.uint8) + rng.integers(0, 20, (120, 160, 3), dtype=np.uint8)
               for _ in range(6)]
-    shot = write_video(tmp_path / "wall.mkv", frames, codec="ffv1")
+    shot = make_video(tmp_path / "wall.mkv", frames, **LOSSLESS)
     out = tmp_path / "wall_take.mkv"
-    report = render_video(shot, media["dub8"], out, identity, LOSSLESS)
+    report = render_video(shot, media["dub8"], out, identity, FFV1)
     assert [(s.start, s.end, s.reason) for s in report.passthrough] == [(0, 5, "no_face")]
     assert "every frame passed through" in report.warnings[0]
     assert all(np.array_equal(a, b) for a, b in zip(decoded(shot), decoded(out)))
 
 
 def test_two_faces_edit_the_dominant_one_and_report_the_other(media, identity, tmp_path):
-    left = source_frames(FACE_CLIP, 5)
-    right = source_frames(OTHER_CLIP, 5, size=(300, 240))
+    left = clip_frames(FACE_CLIP, 0.0, 5)
+    right = clip_frames(OTHER_CLIP, 0.0, 5, size=(300, 240))
     frames = [np.concatenate([a, np.pad(b, ((0, 48), (0, 0), (0, 0)))], axis=1) for a, b in zip(left, right)]
-    shot = write_video(tmp_path / "two.mkv", frames, codec="ffv1")
-    report = render_video(shot, media["dub8"], tmp_path / "two_take.mkv", identity, LOSSLESS)
+    shot = make_video(tmp_path / "two.mkv", frames, **LOSSLESS)
+    report = render_video(shot, media["dub8"], tmp_path / "two_take.mkv", identity, FFV1)
     assert report.frames == 5
     assert any("other faces" in w for w in report.warnings), report.warnings
 
@@ -179,3 +172,15 @@ def test_bad_options_and_missing_files_are_clear(media, identity):
         render_video(media["root"] / "missing.mov", media["dub8"], media["root"] / "x.mkv", identity)
     with pytest.raises(InputError, match="source shot itself"):
         render_video(media["mkv"], media["dub8"], media["mkv"], identity)
+
+
+def test_rotated_source_gives_an_upright_take(media, identity, tmp_path):
+    upright = clip_frames(FACE_CLIP, 0.0, 5)
+    stored = [np.ascontiguousarray(np.rot90(f, -1)) for f in upright]  # a phone shot: stored sideways
+    shot = make_video(tmp_path / "rotated.mkv", stored, rotation=90, **LOSSLESS)
+    out = tmp_path / "rotated_take.mkv"
+    report = render_video(shot, media["dub8"], out, identity, FFV1)
+    take = probe_video(out)
+    assert (report.width, report.height) == (take.width, take.height) == (360, 288)
+    assert take.rotation == 0 and report.passthrough == []
+    assert all(np.array_equal(a, b) for a, b in zip(decoded(out), upright))

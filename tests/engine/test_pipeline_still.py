@@ -10,14 +10,15 @@ import pytest
 from lipsync_engine import load_generator, sync_frame, sync_frames
 from lipsync_engine.errors import AudioError, MediaError, MultipleFacesError, NoFaceError
 
-from pipeline_media import FACE_CLIP, OTHER_CLIP, clip_speech, needs_data, source_frames
+from media_factory import clip_frames
+from pipeline_media import FACE_CLIP, OTHER_CLIP, clip_speech, needs_data
 
 pytestmark = needs_data
 
 
 @pytest.fixture(scope="module")
 def face() -> np.ndarray:
-    return source_frames(FACE_CLIP, 1)[0]
+    return clip_frames(FACE_CLIP, 0.0, 1)[0]
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def test_one_face_rule(face, speech):
     identity = load_generator("identity")
     with pytest.raises(NoFaceError, match="no face"):
         sync_frame(np.full((288, 360, 3), 127, np.uint8), speech, identity)
-    other = source_frames(OTHER_CLIP, 1)[0]
+    other = clip_frames(OTHER_CLIP, 0.0, 1)[0]
     with pytest.raises(MultipleFacesError, match="2 faces"):
         sync_frame(np.concatenate([face, other], axis=1), speech, identity)
 
