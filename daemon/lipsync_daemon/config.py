@@ -1,0 +1,165 @@
+"""Daemon settings: one frozen dataclass, built once from a TOML file plus command-line flags.
+
+Every key of the TOML file is a field name below (``[daemon]`` table or top level); flags given on
+the command line override the file. Paths derived from ``data_dir`` (token, database, socket, blobs,
+outputs, inbox, outbox) are properties so that one setting moves them all.
+"""
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+GiB = 1 << 30
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/lipsync``, else ``~/.local/share/lipsync``."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "lipsync"
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    """Everything the daemon is told at start-up. Defaults are safe for a single workstation."""
+
+    data_dir: Path = field(default_factory=default_data_dir)  # token, job database, socket, blobs, outputs
+    # Where to listen: "unix" (= <data_dir>/run/lipsync.sock, mode 0600), "unix:/abs/path.sock",
+    # or "host:port". A host that is not loopback needs tls_cert + tls_key, else the daemon refuses to start.
+    listen: tuple[str, ...] = ("unix",)
+    allowed_roots: tuple[Path, ...] = ()  # media and outputs may only be under these (plus the daemon's own dirs)
+    generator: str = "default"  # "default" (shipped weights), "identity", or a weights path
+    model_sha256: str = ""  # if set, the weights file must have this digest before it is loaded
+    backend: str = "auto"  # "auto", "torch", "onnx", "tensorrt", "triton"
+    device: str = "cpu"  # "cpu", "cuda", "cuda:N"
+    precision: str = "fp32"  # "fp32" or "fp16"
+    concurrency: int = 1  # jobs rendered at once (threads in the engine host, sharing batches)
+    batch_window_ms: float = 5.0  # how long the batcher waits for other jobs' frames to join a batch
+    max_crashes: int = 3  # a job that was running when the engine host crashed this often ends FAILED (poison)
+    lease_s: float = 30.0  # a running job's lease; renewed every lease_s / 3 while it runs
+    max_upload_bytes: int = 4 * GiB  # one uploaded blob
+    min_free_bytes: int = 1 * GiB  # free disk to keep after an upload or a render's estimated output
+    max_output_bytes: int = 0  # per-file size limit of the engine host (RLIMIT_FSIZE); 0 = none
+    max_width: int = 4096  # media limits, checked from the container header before decoding
+    max_height: int = 4096
+    max_duration_s: float = 3 * 3600.0
+    max_frames: int = 1_000_000
+    tls_cert: Path | None = None  # PEM certificate chain, required when listening beyond loopback
+    tls_key: Path | None = None  # PEM private key
+    inbox: bool = True  # watch <inbox_dir> for JSON job manifests (docs/inbox.md)
+    inbox_dir_override: Path | None = None  # default <data_dir>/inbox
+    outbox_dir_override: Path | None = None  # default <data_dir>/outbox
+    log_level: str = "INFO"
+
+    @property
+    def token_path(self) -> Path:
+        return self.data_dir / "token"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "jobs.sqlite3"
+
+    @property
+    def socket_path(self) -> Path:
+        return self.data_dir / "run" / "lipsync.sock"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.data_dir / "outputs"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.inbox_dir_override or self.data_dir / "inbox"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.outbox_dir_override or self.data_dir / "outbox"
+
+    def listen_targets(self) -> list[tuple[str, str]]:
+        """[(kind, address)], kind "unix" (absolute socket path) or "tcp" ("host:port")."""
+        targets = []
+        for item in self.listen:
+            if item == "unix":
+                targets.append(("unix", str(self.socket_path)))
+            elif item.startswith("unix:"):
+                path = item[len("unix:"):]
+                targets.append(("unix", os.path.abspath(path[2:] if path.startswith("//") else path)))
+            else:
+                targets.append(("tcp", item))
+        return targets
+
+
+class ConfigError(ValueError):
+    """A setting is invalid; the message names it and what would be valid."""
+
+
+def _is_loopback(hostport: str) -> bool:
+    host = hostport.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def validate(config: DaemonConfig) -> DaemonConfig:
+    """Raise ConfigError on settings that cannot work or are unsafe; return ``config`` unchanged."""
+    for kind, address in config.listen_targets():
+        if kind == "tcp":
+            if ":" not in address or not address.rsplit(":", 1)[1].isdigit():
+                raise ConfigError(f"listen address '{address}' is not host:port (e.g. 127.0.0.1:50551)")
+            if not _is_loopback(address) and not (config.tls_cert and config.tls_key):
+                raise ConfigError(
+                    f"listening on '{address}' reaches beyond this machine; set tls_cert and tls_key "
+                    "(PEM files) or listen on 127.0.0.1 / a unix socket"
+                )
+    if config.concurrency < 1:
+        raise ConfigError(f"concurrency {config.concurrency} must be at least 1")
+    if config.max_crashes < 1:
+        raise ConfigError(f"max_crashes {config.max_crashes} must be at least 1")
+    for root in config.allowed_roots:
+        if not root.is_absolute():
+            raise ConfigError(f"allowed root '{root}' must be an absolute path")
+    return config
+
+
+_PATH_FIELDS = {"data_dir", "tls_cert", "tls_key", "inbox_dir_override", "outbox_dir_override"}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in _PATH_FIELDS:
+        return Path(value).expanduser()
+    if name == "allowed_roots":
+        return tuple(Path(v).expanduser().resolve() for v in value)
+    if name == "listen":
+        return (value,) if isinstance(value, str) else tuple(value)
+    return value
+
+
+def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> DaemonConfig:
+    """Settings from the TOML file at ``path`` (if any), then ``overrides`` (flags; None values skipped)."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        import tomllib
+
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file '{path}': {exc}") from exc
+        values.update(data.get("daemon", data))
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    names = {f.name for f in dataclasses.fields(DaemonConfig)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {unknown}; valid settings are {sorted(names)}")
+    return validate(DaemonConfig(**{k: _coerce(k, v) for k, v in values.items()}))
