@@ -28,7 +28,10 @@ class PasteConfig:
 
     colour_match: bool = True  # per-channel gain/offset fitted in the mask's soft edge
     max_gain: float = 1.25  # colour gain is limited to [1/max_gain, max_gain]
-    change_tolerance: float = 0.04  # fraction of full scale: differences below it count as "unchanged"
+    # Generated minus source, as a fraction of full scale: below ``unchanged`` the source detail is kept
+    # whole (covers 8-bit and fp16 rounding), above ``changed`` it is replaced by grain, linear between.
+    unchanged: float = 0.02
+    changed: float = 0.06
     grain: bool = True  # synthetic grain where the source detail had to be dropped
 
 
@@ -64,7 +67,7 @@ def paste(
         gen = _match_colour(gen, source, m, config.max_gain)
     change = np.abs(gen - source).max(2)
     change = cv2.GaussianBlur(change, (0, 0), max(size / 128.0, 0.5))
-    keep = np.clip(1.0 - change / (config.change_tolerance * peak), 0.0, 1.0)
+    keep = np.clip((config.changed * peak - change) / ((config.changed - config.unchanged) * peak), 0.0, 1.0)
     # Warp into the box only: the crop -> frame matrix shifted to the box origin.
     to_box = alignment.inverse.copy()
     to_box[:, 2] -= (x0, y0)
