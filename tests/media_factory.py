@@ -89,6 +89,8 @@ def make_video(path: str | Path, frames: Sequence[np.ndarray], *, fps: Fraction 
             frame = av.VideoFrame.from_ndarray(rgb, format=src_fmt)
             frame = frame.reformat(format=pix_fmt, dst_colorspace=space if space in (1, 5, 6, 9) else None,
                                    dst_color_range=(color or {}).get("color_range"))
+            frame.color_trc = (color or {}).get("color_trc", 2)  # tag only: never a transfer conversion
+            frame.color_primaries = (color or {}).get("color_primaries", 2)
             frame.pts = int(pts[i]) if pts is not None else int(round(i / Fraction(fps) / time_base))
             frame.time_base = time_base
             out.mux(stream.encode(frame))

@@ -85,15 +85,11 @@ def probe_video(path: str | Path, limits: MediaLimits = MediaLimits()) -> VideoI
     is_vfr = _is_vfr(deltas)
     # a VFR header rate is the finest tick, not the mean rate: only the frame count can be compared
     _check_complete(path, pts.size, stream.frames, header_duration, Fraction(0) if is_vfr else header_rate)
-    last_duration = int(np.median(deltas)) if deltas.size else None
-    if is_vfr or header_rate <= 0:
-        span = int(pts[-1] - pts[0]) + (last_duration or 0)
-        fps = _snap_rate(Fraction(pts.size) / (span * time_base)) if span > 0 else header_rate
-    else:
-        fps = header_rate
+    span = (int(pts[-1] - pts[0]) + int(np.median(deltas))) * time_base if deltas.size else Fraction(0)
+    fps = _snap_rate(pts.size / span) if (is_vfr or header_rate <= 0) and span > 0 else header_rate
     if fps <= 0:
         raise MediaError(f"'{path}' has no usable frame rate; re-wrap it with a constant frame rate")
-    duration = (Fraction(int(pts[-1] - pts[0])) * time_base + 1 / fps) if is_vfr else pts.size / fps
+    duration = span if is_vfr else pts.size / fps  # VFR: last start + the median frame duration
     rotation, first = _first_frame_rotation(path)
     width, height = (ctx.height, ctx.width) if rotation in (90, 270) else (ctx.width, ctx.height)
     pix_fmt = first.format.name

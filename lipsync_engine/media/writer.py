@@ -108,12 +108,19 @@ class VideoWriter:
         self.frames_written += 1
 
     def _to_output_format(self, frame: av.VideoFrame) -> av.VideoFrame:
-        target = av.VideoFormat(self.settings.pix_fmt)
+        """Convert to the encoder's pixel format with the source's matrix and range, and tag the frame
+        with the source's primaries and transfer (some encoders, ProRes among them, read frame tags)."""
+        info, target = self.info, av.VideoFormat(self.settings.pix_fmt)
         if target.is_rgb:
-            return frame.reformat(format=target.name)
-        space = value_of(COLOR_SPACE, self.info.color_space)
-        return frame.reformat(format=target.name, dst_colorspace=space if space in SWSCALE_SPACES else None,
-                              dst_color_range=value_of(COLOR_RANGE, self.info.color_range) or 1)
+            frame = frame.reformat(format=target.name)
+        else:
+            space = value_of(COLOR_SPACE, info.color_space)
+            frame = frame.reformat(format=target.name, dst_colorspace=space if space in SWSCALE_SPACES else None,
+                                   dst_color_range=value_of(COLOR_RANGE, info.color_range) or 1)
+        # tags set after the conversion: given to reformat, FFmpeg 8 would convert the transfer (tone-map)
+        frame.color_trc = value_of(COLOR_TRC, info.color_trc) or 2
+        frame.color_primaries = value_of(COLOR_PRIMARIES, info.color_primaries) or 2
+        return frame
 
     def _mux(self, packets: list[av.Packet]) -> None:
         try:
