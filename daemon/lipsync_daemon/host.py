@@ -89,15 +89,24 @@ class Host:
             self.conn.send(message)
 
     def render(self, job_id: str, spec: dict[str, Any]) -> None:
-        """Render one job into its staging folder, then rename the take into place."""
+        """Render one job into its staging folder, rename the take into place, report the outcome."""
+        cancel = self.cancels[job_id]
+        staging = staging_dir(Path(spec["output"]), job_id)
+        try:
+            message = self._render(job_id, spec, take_dir=staging, cancel=cancel)
+        except BaseException as exc:  # one failing job never takes the host down
+            code, text = status_for(exc)
+            message = {"type": "failed", "job": job_id, "code": code, "message": text}
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            self.cancels.pop(job_id, None)
+        self.send(message)  # after the clean-up, so a finished job leaves nothing behind
+
+    def _render(self, job_id: str, spec: dict[str, Any], take_dir: Path, cancel: threading.Event) -> dict[str, Any]:
         import lipsync_engine
         from lipsync_engine.media import probe_video
         from lipsync_engine.media.limits import MediaLimits
         from lipsync_engine.options import RenderOptions
-
-        cancel = self.cancels[job_id]
-        output = Path(spec["output"])
-        staging = staging_dir(output, job_id)
 
         def progress(event) -> None:
             self.send({"type": "progress", "job": job_id, "progress": {
@@ -105,36 +114,30 @@ class Host:
                 "eta_seconds": -1.0 if event.eta_s is None else event.eta_s,
                 "warnings": [event.message] if event.message else []}})
 
-        try:
-            self.send({"type": "progress", "job": job_id, "progress": {"stage": "probe"}})
-            s = self.settings
-            limits = MediaLimits(max_width=s.max_width, max_height=s.max_height, max_frames=s.max_frames,
-                                 max_duration_s=s.max_duration_s)
-            info = probe_video(spec["video"], limits)
-            self.send({"type": "progress", "job": job_id,
-                       "progress": {"stage": "probe", "frames_done": 0, "frames_total": info.frame_count}})
-            shutil.rmtree(staging, ignore_errors=True)
-            staging.mkdir()
-            take = staging / output.name
-            with self.generator.job():
-                report = lipsync_engine.render_video(
-                    spec["video"], spec["audio"], take, self.generator, RenderOptions(**spec["options"]),
-                    actor=spec.get("actor") or None, progress=progress, cancel=cancel,
-                )
-            size, digest = take.stat().st_size, file_sha256(take)
-            os.replace(take, output)
-            fsync_dir(output.parent)
-            report_dict = report.to_dict()
-            report_dict["output"] = str(output)
-            self.send({"type": "done", "job": job_id, "result": {
-                "output_path": str(output), "sha256": digest, "size_bytes": size,
-                "frames": report.frames, "report": report_dict}})
-        except BaseException as exc:  # one failing job never takes the host down
-            code, message = status_for(exc)
-            self.send({"type": "failed", "job": job_id, "code": code, "message": message})
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-            self.cancels.pop(job_id, None)
+        output = Path(spec["output"])
+        self.send({"type": "progress", "job": job_id, "progress": {"stage": "probe"}})
+        s = self.settings
+        limits = MediaLimits(max_width=s.max_width, max_height=s.max_height, max_frames=s.max_frames,
+                             max_duration_s=s.max_duration_s)
+        info = probe_video(spec["video"], limits)
+        self.send({"type": "progress", "job": job_id,
+                   "progress": {"stage": "probe", "frames_done": 0, "frames_total": info.frame_count}})
+        shutil.rmtree(take_dir, ignore_errors=True)
+        take_dir.mkdir()
+        take = take_dir / output.name
+        with self.generator.job():
+            report = lipsync_engine.render_video(
+                spec["video"], spec["audio"], take, self.generator, RenderOptions(**spec["options"]),
+                actor=spec.get("actor") or None, progress=progress, cancel=cancel,
+            )
+        size, digest = take.stat().st_size, file_sha256(take)
+        os.replace(take, output)
+        fsync_dir(output.parent)
+        report_dict = report.to_dict()
+        report_dict["output"] = str(output)
+        return {"type": "done", "job": job_id, "result": {
+            "output_path": str(output), "sha256": digest, "size_bytes": size, "frames": report.frames,
+            "report": report_dict}}
 
     def sync_frame(self, call: int, image_png: bytes, pcm: bytes) -> None:
         import cv2
