@@ -21,7 +21,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from lipsync_engine.engines.batching import split_device
-from lipsync_engine.engines.options import DEFAULT_TRITON_MODEL, EngineOptions
+from lipsync_engine.engines.options import DEFAULT_TRITON_MODEL, EngineOptions, EngineRequest
 from lipsync_engine.errors import InputError
 
 BACKENDS = ("torch", "onnx", "tensorrt", "triton")
@@ -147,6 +147,4 @@ def make_engine(
     if isinstance(model_or_path, (str, Path)) and chosen != "triton" and not Path(model_or_path).is_file():
         raise InputError(f"model file '{model_or_path}' does not exist")
     module = importlib.import_module(f"lipsync_engine.engines.{chosen}_engine")
-    return module.load(
-        model_or_path, device=device, precision=precision, example_inputs=example_inputs, options=options
-    )
+    return module.load(model_or_path, EngineRequest(device, precision, options, example_inputs))

@@ -50,3 +50,17 @@ def split_device(device: str) -> tuple[str, int]:
     if kind not in ("cpu", "cuda") or (index and not index.isdigit()) or (kind == "cpu" and index):
         raise InputError(f"device '{device}' is not valid; use 'cpu', 'cuda' or 'cuda:N'")
     return kind, int(index or 0)
+
+
+class BatchedEngine:
+    """Base of the engines: ``__call__`` checks named inputs and feeds ``_run`` at most ``max_batch`` rows."""
+
+    input_names: tuple[str, ...]
+    max_batch: int
+
+    def _run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """inputs: name -> (N, ...) array -> (N, ...) float32 output of the model."""
+        return run_batched(self._run, inputs, self.input_names, self.max_batch)

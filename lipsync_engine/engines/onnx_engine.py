@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lipsync_engine.engines.batching import run_batched, split_device
-from lipsync_engine.engines.options import EngineOptions
+from lipsync_engine.engines.batching import BatchedEngine, split_device
+from lipsync_engine.engines.options import EngineRequest
 from lipsync_engine.errors import InputError, ModelError
 
 # ONNX tensor type -> numpy dtype of what we feed.
@@ -26,7 +26,7 @@ def _providers(device: str) -> list:
     return ["CPUExecutionProvider"]
 
 
-class OnnxEngine:
+class OnnxEngine(BatchedEngine):
     """An onnxruntime session on ``path``; named inputs, batch axis 0, first output returned as float32."""
 
     name = "onnx"
@@ -58,25 +58,16 @@ class OnnxEngine:
         (output,) = self._session.run([self._output], feed)
         return output.astype(np.float32, copy=False)
 
-    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        """inputs: name -> (N, ...) array -> (N, ...) float32 first output of the model."""
-        return run_batched(self._run, inputs, self.input_names, self.max_batch)
 
 
-def load(
-    model_or_path: object,
-    *,
-    device: str,
-    precision: str,
-    example_inputs: dict | None,
-    options: EngineOptions,
-) -> OnnxEngine:
+def load(model_or_path: object, request: EngineRequest) -> OnnxEngine:
     """An engine on an .onnx file, or on a verified export of an nn.Module (needs ``example_inputs``)."""
     from lipsync_engine.export.onnx import onnx_file_for
 
-    if precision != "fp32":
+    if request.precision != "fp32":
         raise InputError(
-            f"the onnx backend runs fp32 models, not '{precision}'; for fp16 use backend 'torch' or 'tensorrt'"
+            f"the onnx backend runs fp32 models, not '{request.precision}'; for fp16 use backend 'torch' or 'tensorrt'"
         )
-    with onnx_file_for(model_or_path, example_inputs, options.cache_dir) as path:
-        return OnnxEngine(path, device=device, max_batch=options.max_batch, threads=options.threads)
+    options = request.options
+    with onnx_file_for(model_or_path, request.example_inputs, options.cache_dir) as path:
+        return OnnxEngine(path, device=request.device, max_batch=options.max_batch, threads=options.threads)

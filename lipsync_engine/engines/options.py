@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from lipsync_engine.errors import InputError
 
@@ -40,3 +41,13 @@ class EngineOptions:
         if opts.get("cache_dir") is not None:
             opts["cache_dir"] = Path(opts["cache_dir"])  # type: ignore[arg-type]
         return cls(**opts)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class EngineRequest:
+    """What make_engine passes to a backend's ``load(model_or_path, request)``."""
+
+    device: str  # "cpu", "cuda", "cuda:N"
+    precision: str  # "fp32" or "fp16"
+    options: EngineOptions
+    example_inputs: dict[str, Any] | None = None  # name -> torch tensor, batch axis 0 (for exporting a module)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from lipsync_engine.engines.batching import run_batched, split_device
-from lipsync_engine.engines.options import EngineOptions
+from lipsync_engine.engines.batching import BatchedEngine, split_device
+from lipsync_engine.engines.options import EngineRequest
 from lipsync_engine.errors import InputError, ModelError
 
 
-class TensorRTEngine:
+class TensorRTEngine(BatchedEngine):
     """Runs a deserialised TensorRT plan on ``cuda:N``; named inputs, batch axis 0, first output."""
 
     name = "tensorrt"
@@ -72,19 +72,9 @@ class TensorRTEngine:
         del keep
         return result
 
-    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        """inputs: name -> (N, ...) array -> (N, ...) float32 output of the plan."""
-        return run_batched(self._run, inputs, self.input_names, self.max_batch)
 
 
-def load(
-    model_or_path: object,
-    *,
-    device: str,
-    precision: str,
-    example_inputs: dict | None,
-    options: EngineOptions,
-) -> TensorRTEngine:
+def load(model_or_path: object, request: EngineRequest) -> TensorRTEngine:
     """An engine on a ``.plan``, or on a plan built (and cached in ``options.cache_dir``) from an .onnx
     file or an nn.Module (exported first; needs ``example_inputs``)."""
     from torch import nn
@@ -92,13 +82,14 @@ def load(
     from lipsync_engine.export.onnx import onnx_file_for
     from lipsync_engine.export.tensorrt import build_trt_engine
 
-    _, index = split_device(device)
+    options = request.options
+    _, index = split_device(request.device)
     if not isinstance(model_or_path, nn.Module) and Path(str(model_or_path)).suffix in (".plan", ".engine"):
-        return TensorRTEngine(Path(str(model_or_path)), device=device, precision=precision,
+        return TensorRTEngine(Path(str(model_or_path)), device=request.device, precision=request.precision,
                               max_batch=options.max_batch)
     with contextlib.ExitStack() as stack:
         cache = options.cache_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lipsync-trt-")))
-        onnx_path = stack.enter_context(onnx_file_for(model_or_path, example_inputs, cache))
-        plan = build_trt_engine(onnx_path, cache, precision=precision, opt_batch=options.opt_batch,
+        onnx_path = stack.enter_context(onnx_file_for(model_or_path, request.example_inputs, cache))
+        plan = build_trt_engine(onnx_path, cache, precision=request.precision, opt_batch=options.opt_batch,
                                 max_batch=options.max_batch, device_index=index)
-        return TensorRTEngine(plan, device=device, precision=precision, max_batch=options.max_batch)
+        return TensorRTEngine(plan, device=request.device, precision=request.precision, max_batch=options.max_batch)

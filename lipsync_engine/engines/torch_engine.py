@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from lipsync_engine.engines.batching import run_batched, split_device
-from lipsync_engine.engines.options import EngineOptions
+from lipsync_engine.engines.batching import BatchedEngine, split_device
+from lipsync_engine.engines.options import EngineRequest
 from lipsync_engine.errors import InputError, ModelError
 
 
@@ -19,7 +19,7 @@ def forward_input_names(model: nn.Module) -> tuple[str, ...]:
     return tuple(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
 
 
-class TorchEngine:
+class TorchEngine(BatchedEngine):
     """Runs a copy of ``model`` in eval mode on ``device`` at ``precision``.
 
     Call with named float arrays, batch on axis 0; returns the model's output as float32 numpy.
@@ -47,24 +47,15 @@ class TorchEngine:
             output = self._model(**feed)
         return output.float().cpu().numpy()
 
-    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        """inputs: name -> (N, ...) array -> (N, ...) float32 output of the model."""
-        return run_batched(self._run, inputs, self.input_names, self.max_batch)
 
 
-def load(
-    model_or_path: object,
-    *,
-    device: str,
-    precision: str,
-    example_inputs: dict[str, torch.Tensor] | None,
-    options: EngineOptions,
-) -> TorchEngine:
+def load(model_or_path: object, request: EngineRequest) -> TorchEngine:
     """Build the torch engine; it needs the model itself (an nn.Module), not an exported file."""
-    del example_inputs  # the module's own forward signature names the inputs
     if not isinstance(model_or_path, nn.Module):
         raise ModelError(
             f"the torch backend runs an nn.Module, not {model_or_path!r}; "
             "load the weights with the generator, or use backend 'onnx' for an .onnx file"
         )
-    return TorchEngine(model_or_path, device=device, precision=precision, max_batch=options.max_batch)
+    return TorchEngine(
+        model_or_path, device=request.device, precision=request.precision, max_batch=request.options.max_batch
+    )

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from lipsync_engine.engines.batching import run_batched
-from lipsync_engine.engines.options import EngineOptions
+from lipsync_engine.engines.batching import BatchedEngine
+from lipsync_engine.engines.options import EngineRequest
 from lipsync_engine.errors import InputError, ModelError
 
 WEIGHTS_PARAMETER = "lipsync_weights_sha256"  # config.pbtxt parameter written by export-triton
 PRECISION_PARAMETER = "lipsync_precision"
 
 
-class TritonEngine:
+class TritonEngine(BatchedEngine):
     """A gRPC client of model ``model`` on the Triton server at ``url`` ("host:port")."""
 
     name = "triton"
@@ -73,25 +73,15 @@ class TritonEngine:
             raise ModelError(f"Triton inference on '{self.device}' model '{self._model}' failed: {exc}") from exc
         return result.as_numpy(self._output).astype(np.float32, copy=False)
 
-    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        """inputs: name -> (N, ...) array -> (N, ...) float32 output of the served model."""
-        return run_batched(self._run, inputs, self.input_names, self.max_batch)
 
 
-def load(
-    model_or_path: object,
-    *,
-    device: str,
-    precision: str,
-    example_inputs: dict | None,
-    options: EngineOptions,
-) -> TritonEngine:
+def load(model_or_path: object, request: EngineRequest) -> TritonEngine:
     """Connect to ``options.triton_url``. ``model_or_path``: a served model name, or the renderer module
     (then ``options.triton_model`` is served, and its weights sha256, when the server states one,
     must match the module's). ``device`` and ``precision`` are the server's business and not used."""
     from torch import nn
 
-    del device, precision, example_inputs
+    options = request.options
     if not options.triton_url:
         raise InputError("the triton backend needs the server's gRPC address: pass --triton-url HOST:PORT")
     model = options.triton_model if isinstance(model_or_path, nn.Module) else str(model_or_path)
