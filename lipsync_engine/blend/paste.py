@@ -42,18 +42,21 @@ def paste(
     mask: np.ndarray,
     strength: float = 1.0,
     config: PasteConfig = PasteConfig(),
+    *,
+    inplace: bool = False,
 ) -> np.ndarray:
-    """Blend a generated (S, S, 3) RGB crop into an HxWx3 uint8/uint16 frame; returns a new frame.
+    """Blend a generated (S, S, 3) RGB crop into an HxWx3 uint8/uint16 frame; returns the blended frame.
 
     ``alignment`` is the frame -> crop similarity the crop was made with, ``mask`` (S, S) float32 in [0, 1]
     from ``lower_face_mask``, ``strength`` in [0, 1] scales it (fades at the edges of a passthrough). The
     crop is uint8 (scaled up for a uint16 frame) or of the frame's dtype. Pixels where the warped mask
-    is 0 are bit-identical to ``frame``.
+    is 0 are bit-identical to ``frame``. ``inplace=True`` writes into ``frame`` and returns it (saves a
+    full-frame copy, which dominates at 4K); otherwise ``frame`` is left untouched.
     """
     size = alignment.size
     _check(frame, generated_crop, mask, size)
     peak = float(np.iinfo(frame.dtype).max)
-    out = frame.copy()
+    out = frame if inplace else frame.copy()
     m = np.clip(mask.astype(np.float32) * float(strength), 0.0, 1.0)
     m[[0, -1], :] = 0.0  # nothing from the crop's outermost pixels: the warp beyond them has no source
     m[:, [0, -1]] = 0.0
@@ -72,19 +75,26 @@ def paste(
     to_box = alignment.inverse.copy()
     to_box[:, 2] -= (x0, y0)
     dsize = (x1 - x0, y1 - y0)
-    warp = lambda img: cv2.warpAffine(img, to_box, dsize, flags=cv2.INTER_LINEAR,  # noqa: E731
-                                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+    def warp(img: np.ndarray) -> np.ndarray:
+        return cv2.warpAffine(img, to_box, dsize, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                              borderValue=0)
+
     mk = warp(np.dstack([m, keep]))
-    m_up, keep_up = mk[..., 0:1], mk[..., 1:2]
-    region = frame[y0:y1, x0:x1]
-    src = region.astype(np.float32)
+    m_up, keep_up = mk[..., 0], mk[..., 1]
+    region = out[y0:y1, x0:x1]
+    blended = region.astype(np.float32)
+    grain = _grain(blended, m_up, region) if config.grain and keep.min() < 1.0 else None
     delta = warp(gen - keep[..., None] * source)  # up(G) - w * up(crop(frame)), linear in the warp
-    blended = src + m_up * (delta - (1.0 - keep_up) * src)
-    if config.grain and keep.min() < 1.0:
+    blended *= (1.0 - m_up * (1.0 - keep_up))[..., None]
+    delta *= m_up[..., None]
+    blended += delta
+    if grain is not None:
         # w * detail + sqrt(1 - w^2) * grain keeps the fine-detail variance where the two are mixed.
-        blended += m_up * np.sqrt(1.0 - keep_up ** 2) * _grain(src, m_up, region)
-    result = np.rint(np.clip(blended, 0.0, peak)).astype(frame.dtype)
-    out[y0:y1, x0:x1] = np.where(m_up > 0.0, result, region)
+        grain *= (m_up * np.sqrt(1.0 - keep_up * keep_up))[..., None]
+        blended += grain
+    np.clip(blended, 0.0, peak, out=blended)
+    np.copyto(region, np.rint(blended).astype(frame.dtype), where=(m_up > 0.0)[..., None])
     return out
 
 
@@ -124,18 +134,27 @@ def _match_colour(gen: np.ndarray, source: np.ndarray, m: np.ndarray, max_gain: 
 
 
 def _grain(src: np.ndarray, face: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """White noise as strong as the source's own finest detail: its high-pass (src - blur, sigma 1 px) has
-    the per-channel robust std of the source's high-pass over ``face`` (> 0.5). Seeded from the pixels,
-    so the same input gives the same take while each frame gets its own grain."""
-    def high_pass(img: np.ndarray) -> np.ndarray:
-        return img - cv2.GaussianBlur(img, (0, 0), 1.0)
-
-    sel = face[..., 0] > 0.5
+    """(h, w, 3) float32 white noise as strong as the source's finest detail: its high-pass (minus a 1 px
+    Gaussian blur) has the per-channel robust std of the source's high-pass where ``face`` > 0.5. Seeded
+    from the pixels, so the same input gives the same take while each frame gets its own grain."""
+    sel = face > 0.5
     if sel.sum() < 64:
         sel = np.ones(sel.shape, dtype=bool)
-    detail = high_pass(src)[sel]
+    sel[1::2] = False  # every other row is plenty for a median
+    detail = (src - cv2.GaussianBlur(src, (0, 0), 1.0))[sel]
     target = 1.4826 * np.median(np.abs(detail - np.median(detail, 0)), 0)
     rng = np.random.default_rng(zlib.crc32(region[::7, ::7].tobytes()))
     noise = rng.standard_normal(src.shape, dtype=np.float32)
-    own = high_pass(noise)[sel].std(0)
-    return noise * (target / np.maximum(own, 1e-6)).astype(np.float32)
+    noise *= (target / _HIGH_PASS_GAIN).astype(np.float32)
+    return noise
+
+
+def _high_pass_gain() -> float:
+    """Std of (n - blur(n)) for unit white noise n and the 1 px Gaussian blur used in ``_grain``."""
+    k = cv2.getGaussianKernel(9, 1.0, cv2.CV_64F)  # the kernel GaussianBlur((0, 0), 1.0) uses
+    impulse = -np.outer(k, k)
+    impulse[4, 4] += 1.0
+    return float(np.sqrt((impulse ** 2).sum()))
+
+
+_HIGH_PASS_GAIN = _high_pass_gain()

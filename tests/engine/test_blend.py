@@ -25,11 +25,30 @@ def face_rgb():
     return clip_frames("retalking_face2.mp4", 1)[0]  # 844x844
 
 
+@pytest.fixture(scope="module")
+def canvases(face_rgb, landmarker):
+    """{(w, h): (uint8 frame, alignment, crop points, mask)}, each measured once per module."""
+    cache = {}
+
+    def get(size):
+        if size not in cache:
+            frame = on_canvas(face_rgb, size, 0.8)
+            cache[size] = (frame, *_setup(frame, landmarker))
+        return cache[size]
+    return get
+
+
 def _setup(rgb, landmarker):
     face = image_face(rgb, landmarker=landmarker)
     alignment = align_face(face.points, S)
     crop_points = alignment.to_crop(face.points)
     return alignment, crop_points, lower_face_mask(crop_points, S)
+
+
+def _max_diff(a, b):
+    """Largest absolute difference of two same-shape integer frames (compares only the pixels that differ)."""
+    differ = (a != b).any(2)
+    return int(np.abs(a[differ].astype(np.int64) - b[differ]).max()) if differ.any() else 0
 
 
 def _warped_support(mask, alignment, shape):
@@ -61,25 +80,23 @@ def test_mask_covers_the_lower_face_only(face_rgb, landmarker):
 
 @pytest.mark.parametrize("size", [(256, 256), (1920, 1080), (3840, 2160), (1001, 777)])
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
-def test_identity_round_trip_is_lossless(size, dtype, face_rgb, landmarker):
-    frame8 = on_canvas(face_rgb, size, 0.8)
-    alignment, _, mask = _setup(frame8, landmarker)
+def test_identity_round_trip_is_lossless(size, dtype, canvases):
+    frame8, alignment, _, mask = canvases(size)
     frame = frame8 if dtype == np.uint8 else frame8.astype(np.uint16) * 257 + 100
     crop = alignment.crop(frame)
     out = paste(frame, crop, alignment, mask)
     assert out.shape == frame.shape and out.dtype == frame.dtype
-    assert np.abs(out.astype(np.int64) - frame).max() <= 1
+    assert _max_diff(out, frame) <= 1
     # An 8-bit crop on a 16-bit frame (what an 8-bit generator gives) is within one 8-bit step.
     if dtype == np.uint16:
         out8 = paste(frame, (crop >> 8).astype(np.uint8), alignment, mask)
-        assert np.abs(out8.astype(np.int64) - frame).max() <= 257
+        assert _max_diff(out8, frame) <= 257
 
 
 @pytest.mark.parametrize("size", [(256, 256), (1920, 1080), (3840, 2160), (1001, 777)])
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
-def test_pixels_outside_the_mask_are_bit_identical(size, dtype, face_rgb, landmarker):
-    frame8 = on_canvas(face_rgb, size, 0.8)
-    alignment, p, mask = _setup(frame8, landmarker)
+def test_pixels_outside_the_mask_are_bit_identical(size, dtype, canvases):
+    frame8, alignment, _, mask = canvases(size)
     frame = frame8 if dtype == np.uint8 else frame8.astype(np.uint16) * 257
     generated = np.full((S, S, 3), 255, np.uint8)  # everything changes where the mask lets it
     out = paste(frame, generated, alignment, mask)
@@ -135,3 +152,14 @@ def test_bad_shapes_are_clear_errors(face_rgb, landmarker):
         paste(face_rgb.astype(np.float32), np.zeros((S, S, 3), np.uint8), alignment, mask)
     with pytest.raises(ValueError, match="finite"):
         lower_face_mask(np.full((468, 2), np.nan), S)
+
+
+def test_inplace_paste_writes_into_the_frame(face_rgb, landmarker):
+    alignment, _, mask = _setup(face_rgb, landmarker)
+    generated = np.zeros((S, S, 3), np.uint8)
+    expected = paste(face_rgb, generated, alignment, mask)
+    frame = face_rgb.copy()
+    result = paste(frame, generated, alignment, mask, inplace=True)
+    assert result is frame
+    np.testing.assert_array_equal(frame, expected)
+    assert not np.array_equal(frame, face_rgb)
