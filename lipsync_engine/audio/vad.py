@@ -2,7 +2,9 @@
 short-burst removal, gap filling and a hangover so the mouth does not flutter between words.
 
 The noise floor is a low percentile of the clip's frame energies, so steady background noise
-(hum, room tone, hiss) raises the threshold with it; an absolute floor keeps near-silence silent.
+(hum, room tone, hiss) raises the threshold with it; an absolute floor keeps near-silence silent, and
+a range below the clip's loud-speech level drops breaths and lip smacks. Both levels are taken over
+the whole clip (a shot of seconds to minutes): noise that changes level within a shot is not tracked.
 Decisions are made on the log-mel clock (10 ms hop, column j centred at j / 100 s).
 """
 from __future__ import annotations
@@ -25,6 +27,8 @@ class VadConfig:
     floor_percentile: float = 10.0  # noise floor: this percentile of the 10 ms frame energies
     margin_db: float = 10.0  # speech must rise this far above the noise floor
     min_level_db: float = -50.0  # and above this absolute level (quieter is silence whatever the floor)
+    peak_percentile: float = 95.0  # the clip's loud-speech level: this percentile of the frame energies
+    dynamic_range_db: float = 30.0  # and within this of the loud-speech level (breaths, lip smacks fall below)
     min_speech_s: float = 0.06  # shorter bursts (clicks, breaths) are dropped
     max_gap_s: float = 0.15  # shorter pauses inside speech are filled
     onset_s: float = 0.05  # speech starts this much earlier (the mouth opens before the sound)
@@ -38,8 +42,8 @@ def speech_columns(pcm: np.ndarray, config: VadConfig = VadConfig()) -> np.ndarr
     if pcm.size == 0:
         raise AudioError("voice activity needs at least one audio sample; the speech is empty")
     energy = band_energy_db(pcm, config.band_hz)
-    floor = float(np.percentile(energy, config.floor_percentile))
-    threshold = max(config.min_level_db, floor + config.margin_db)
+    floor, peak = np.percentile(energy, [config.floor_percentile, config.peak_percentile])
+    threshold = max(config.min_level_db, floor + config.margin_db, peak - config.dynamic_range_db)
     active = energy > threshold
     active = _drop_short(active, _columns(config.min_speech_s), value=True)
     active = _drop_short(active, _columns(config.max_gap_s), value=False)
