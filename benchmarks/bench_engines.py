@@ -6,6 +6,7 @@ Prints, per backend available here (and per precision it supports):
   (the same at every video resolution; the crop is aligned to S x S before the network);
 - end-to-end fps of ``lipsync_engine.render_video`` on a shot at 1080p and 4K (face tracking,
   generation, blend, encode), with a fresh face track and with the track cached (a second language);
+  the ``identity`` generator's row is the pipeline without a network, its overhead alone;
 - the ratio of end-to-end time to a plain decode + encode of the same shot with the same codec
   settings (``benchmarks/bench_transcode.py: transcode_floor``).
 
@@ -122,8 +123,10 @@ def bench_end_to_end(args, work: Path) -> None:
         shot = make_shot(work / f"shot_{size_name}.mp4", SIZES[size_name], args.seconds)
         frames = int(args.seconds * FPS)
         floor_s = transcode_floor(shot, args.codec)
-        for backend, precision in combos(args.device, args.backends, args.precisions):
-            generator = load_generator(args.weights, backend=backend, device=args.device, precision=precision)
+        runs = [("identity", "-")] + combos(args.device, args.backends, args.precisions)
+        for backend, precision in runs:  # identity: the pipeline without a network (its overhead alone)
+            generator = (load_generator("identity") if backend == "identity" else
+                         load_generator(args.weights, backend=backend, device=args.device, precision=precision))
             track = work / f"track_{size_name}_{backend}_{precision}.npz"
             seconds = []
             for _ in ("fresh", "cached"):
