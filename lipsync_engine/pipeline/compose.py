@@ -40,11 +40,17 @@ class Compositor:
         self.crop_size = crop_size
 
     def apply(
-        self, frames: list[np.ndarray], points: np.ndarray, motion: np.ndarray, strength: np.ndarray
+        self,
+        frames: list[np.ndarray],
+        points: np.ndarray,
+        motion: np.ndarray,
+        strength: np.ndarray,
+        *,
+        inplace: bool = False,
     ) -> list[np.ndarray]:
         """Edit a batch: frames HxWx3, points (n, 468, 2) frame pixels, motion (n, D), strength (n,) in (0, 1].
 
-        Returns the frames with new mouths. A frame whose generated crop equals its input crop (the
+        Returns the frames with new mouths; ``inplace`` edits the given arrays (no full-frame copies). A frame whose generated crop equals its input crop (the
         identity backend, or a closed mouth that needs no change) comes back bit-identical; in the
         others only pixels under the feathered lower-face mask change.
         """
@@ -58,5 +64,5 @@ class Compositor:
                 out.append(frame)
                 continue
             mask = lower_face_mask(face.points, self.crop_size)
-            out.append(paste(frame, new_crop, face.alignment, mask, strength=float(alpha)))
+            out.append(paste(frame, new_crop, face.alignment, mask, strength=float(alpha), inplace=inplace))
         return out

@@ -78,7 +78,9 @@ def render_video(
         def flush() -> None:
             if pending:
                 index = np.array([f.index for f in pending])
-                edited = compositor.apply([f.rgb for f in pending], shot.track.points[index], motion[index], strength[index])
+                edited = compositor.apply(
+                    [f.rgb for f in pending], shot.track.points[index], motion[index], strength[index], inplace=True
+                )
                 for frame, rgb in zip(pending, edited):
                     writer.write(rgb, frame.pts)
                 pending.clear()

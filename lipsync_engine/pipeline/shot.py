@@ -24,7 +24,7 @@ from lipsync_engine.pipeline.compose import crop_face
 from lipsync_engine.pipeline.progress import StageMeter
 
 PROFILE_MAX = 64  # most frames sampled for the quick actor profile
-PROFILE_SPACING_S = 0.2  # at most one sample per this many seconds of the shot
+PROFILE_SPACING_S = 0.5  # at most one sample per this many seconds of the shot
 SAMPLE_MAX_SIDE = 1920  # sample frames are kept at most this large (JPEG in memory, bounded whatever the shot)
 
 
