@@ -37,3 +37,12 @@ def on_canvas(rgb: np.ndarray, size: tuple[int, int], height_fraction: float, x_
     x0 = min(max(0, round(w * x_centre - scaled.shape[1] / 2)), w - scaled.shape[1])
     canvas[y0:y0 + scaled.shape[0], x0:x0 + scaled.shape[1]] = scaled
     return canvas
+
+
+@pytest.fixture(scope="module")
+def landmarker():
+    """One FaceLandmarker per test module (import this fixture by name)."""
+    from lipsync_engine.faces import FaceLandmarker
+
+    with FaceLandmarker() as lm:
+        yield lm

@@ -6,18 +6,12 @@ import numpy as np
 import pytest
 
 from lipsync_engine.blend import PasteConfig, lower_face_mask, paste
-from lipsync_engine.faces import FaceLandmarker, align_face, image_face, topology
+from lipsync_engine.faces import align_face, image_face, topology
 
-from faces_media import clip_frames, needs_clips, on_canvas
+from faces_media import clip_frames, landmarker, needs_clips, on_canvas  # noqa: F401 (fixture)
 
 pytestmark = needs_clips
 S = 256
-
-
-@pytest.fixture(scope="module")
-def landmarker():
-    with FaceLandmarker() as lm:
-        yield lm
 
 
 @pytest.fixture(scope="module")

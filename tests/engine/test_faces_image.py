@@ -5,18 +5,12 @@ import numpy as np
 import pytest
 
 from lipsync_engine.errors import MultipleFacesError, NoFaceError
-from lipsync_engine.faces import FaceLandmarker, image_face, topology
+from lipsync_engine.faces import image_face, topology
 from lipsync_engine.faces.quality import eye_distance, yaw_degrees
 
-from faces_media import clip_frames, needs_clips, on_canvas
+from faces_media import clip_frames, landmarker, needs_clips, on_canvas  # noqa: F401 (fixture)
 
 pytestmark = needs_clips
-
-
-@pytest.fixture(scope="module")
-def landmarker():
-    with FaceLandmarker() as lm:
-        yield lm
 
 
 @pytest.mark.parametrize("clip", ["grid_bbaf2n.mp4", "pcavs_input_00010.mp4", "retalking_face2.mp4",

@@ -7,20 +7,14 @@ import numpy as np
 import pytest
 
 from lipsync_engine.errors import InputError, RenderCancelled
-from lipsync_engine.faces import FaceLandmarker, ShotTrack, topology, track_shot
+from lipsync_engine.faces import ShotTrack, topology, track_shot
 from lipsync_engine.options import PassthroughSegment
 
-from faces_media import clip_frames, needs_clips, on_canvas
+from faces_media import clip_frames, landmarker, needs_clips, on_canvas  # noqa: F401 (fixture)
 
 pytestmark = needs_clips
 
 CLIP = "edtalk_obama.mp4"  # 450x450, frontal, talking, 25 fps
-
-
-@pytest.fixture(scope="module")
-def landmarker():
-    with FaceLandmarker() as lm:
-        yield lm
 
 
 @pytest.fixture(scope="module")
