@@ -1,5 +1,6 @@
-"""Audio streams of a take: the dub (16 kHz mono float32 in, AAC/PCM 48 kHz out) and, optionally,
-the shot's original audio (stream-copied when the container can hold it, else re-encoded).
+"""Audio streams of a take: the dub, either as 16 kHz mono float32 PCM (encoded to AAC/PCM 48 kHz) or
+as the dub file itself, and optionally the shot's original audio; files are stream-copied when the
+container can hold their codec, else re-encoded.
 
 Each function adds its stream to the output container and returns a lazy iterator of packets, so
 the writer can interleave them with the video by time without holding a track in memory.
@@ -50,54 +51,70 @@ def _encode_chunks(stream: av.audio.stream.AudioStream, pcm: np.ndarray, first: 
     yield from stream.encode(None)
 
 
-def add_original_track(out: av.container.OutputContainer, source: str | Path, codec: str, start: Fraction,
-                       end: Fraction) -> Iterator[av.Packet]:
-    """Add the first audio stream of ``source`` to ``out``, cut to [start, end) seconds on the source clock.
+def add_file_track(out: av.container.OutputContainer, source: str | Path, codec: str, *, first: Fraction,
+                   last: Fraction, shift: Fraction = Fraction(0), title: str) -> Iterator[av.Packet]:
+    """Add the first audio stream of ``source`` to ``out``: the part between ``first`` and ``last`` seconds
+    on the source's clock, played ``shift`` seconds later in the take.
 
-    The packets are copied unchanged when ``out`` can hold their codec; otherwise the audio is decoded
-    and re-encoded with ``codec`` at 48 kHz keeping its channel layout.
+    AAC, and 16/24-bit PCM outside .mp4, are copied unchanged, so the delivered audio keeps its full
+    quality; anything else is decoded and re-encoded with ``codec`` at 48 kHz, keeping its channel
+    layout. Cuts fall on packet boundaries (about 21 ms for AAC).
     """
-    container = open_media(source, MediaError, "original audio")
+    container = open_media(source, MediaError, title.lower() + " audio")
     if not container.streams.audio:
         container.close()
-        raise MediaError(f"'{source}' has no audio stream to keep; turn keep_original_audio off")
+        raise MediaError(f"'{source}' has no audio stream to use as the {title.lower()} track; pass a file "
+                         f"with audio")
     src = container.streams.audio[0]
-    if src.codec_context.name in out.supported_codecs and src.codec_context.name in ("aac", "pcm_s16le",
-                                                                                    "pcm_s24le", "mp3"):
+    name = src.codec_context.name
+    if name == "aac" or (name in ("pcm_s16le", "pcm_s24le") and out.format.name != "mp4"):
         stream = out.add_stream_from_template(src)
-        packets = _copied(container, src, stream, start, end)
+        packets = _copied(container, src, stream, first, last, shift)
     else:
         stream = out.add_stream(codec, rate=AUDIO_RATE, layout=src.codec_context.layout.name)
-        packets = _reencoded(container, src, stream, start, end)
-    stream.metadata["handler_name"] = "Original"
+        packets = _reencoded(container, src, stream, first, last, shift)
+    stream.metadata["handler_name"] = title
     return packets
 
 
+def _inside(begin: Fraction, length: Fraction, first: Fraction, last: Fraction) -> bool | None:
+    """True when [begin, begin + length) overlaps [first, last); None once past ``last``."""
+    if begin >= last:
+        return None
+    return begin + length > first
+
+
 def _copied(container: av.container.InputContainer, src: av.audio.stream.AudioStream,
-            stream: av.audio.stream.AudioStream, start: Fraction, end: Fraction) -> Iterator[av.Packet]:
+            stream: av.audio.stream.AudioStream, first: Fraction, last: Fraction,
+            shift: Fraction) -> Iterator[av.Packet]:
     with container:
+        ticks = int(round(shift / Fraction(src.time_base)))
         for packet in container.demux(src):
             if packet.pts is None or packet.size == 0:
                 continue
-            begin = Fraction(packet.pts) * Fraction(packet.time_base)
-            if begin + Fraction(packet.duration or 0) * Fraction(packet.time_base) <= start:
-                continue
-            if begin >= end:
+            tb = Fraction(packet.time_base)
+            inside = _inside(packet.pts * tb, Fraction(packet.duration or 0) * tb, first, last)
+            if inside is None:
                 break
-            packet.stream = stream
-            yield packet
+            if inside:
+                packet.pts += ticks
+                packet.dts = packet.dts + ticks if packet.dts is not None else None
+                packet.stream = stream
+                yield packet
 
 
 def _reencoded(container: av.container.InputContainer, src: av.audio.stream.AudioStream,
-               stream: av.audio.stream.AudioStream, start: Fraction, end: Fraction) -> Iterator[av.Packet]:
+               stream: av.audio.stream.AudioStream, first: Fraction, last: Fraction,
+               shift: Fraction) -> Iterator[av.Packet]:
     with container:
         for frame in container.decode(src):
             if frame.pts is None:
                 continue
-            begin = Fraction(frame.pts) * Fraction(frame.time_base)
-            if begin + Fraction(frame.samples, frame.sample_rate) <= start:
-                continue
-            if begin >= end:
+            tb = Fraction(frame.time_base)
+            inside = _inside(frame.pts * tb, Fraction(frame.samples, frame.sample_rate), first, last)
+            if inside is None:
                 break
-            yield from stream.encode(frame)
+            if inside:
+                frame.pts += int(round(shift / tb))
+                yield from stream.encode(frame)
         yield from stream.encode(None)

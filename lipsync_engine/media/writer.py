@@ -8,6 +8,9 @@ Two passes, both streaming: frames are encoded into a hidden video-only temp fil
 remuxes those packets (copied, not re-encoded) with the dub and the optional original audio,
 interleaved by time, into a second hidden temp file that replaces the output atomically. The remux
 is why the dub may arrive only at finish(); it costs one copy of the compressed video on disk.
+
+Timing: every frame keeps its source pts (VFR stays VFR); the dub's first sample plays at the first
+written frame's pts; the original audio keeps its own clock, so it stays where it was.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ import numpy as np
 
 from lipsync_engine.errors import InputError
 from lipsync_engine.media.atomic import AtomicOutput, as_output_error, temp_path_beside
-from lipsync_engine.media.audio_tracks import add_dub_track, add_original_track
+from lipsync_engine.media.audio_tracks import add_dub_track, add_file_track
 from lipsync_engine.media.colour import COLOR_PRIMARIES, COLOR_RANGE, COLOR_SPACE, COLOR_TRC, SWSCALE_SPACES, value_of
 from lipsync_engine.media.formats import EncoderSettings, encoder_settings
 from lipsync_engine.media.probe import VideoInfo
@@ -128,20 +131,39 @@ class VideoWriter:
         except OSError as exc:
             raise as_output_error(exc, self._output.final) from exc
 
-    def finish(self, audio: np.ndarray | None = None, original_audio_from: str | Path | None = None) -> Path:
+    def finish(self, audio: np.ndarray | None = None, original_audio_from: str | Path | None = None, *,
+               dub_from: str | Path | None = None) -> Path:
         """Flush the encoder, mux the dub and the optional original audio, move the take into place.
 
-        ``audio``: float32 mono 16 kHz, first sample at the first frame's pts; muxed as given (the
-        caller fits it to the video). ``original_audio_from``: a file whose first audio stream is kept
-        as a second track, cut to the frames' time span. Returns the output path.
+        The dub is either ``audio``: float32 mono 16 kHz PCM whose first sample plays at the first
+        frame's pts, muxed as given (the caller fits it to the video), or ``dub_from``: the dub file,
+        whose first audio stream is copied at its own quality (sample 0 at the first frame's pts, cut at
+        the last frame's end). ``original_audio_from``: a file whose first audio stream is kept as a
+        second track, cut to the frames' time span on its own clock. Returns the output path.
         """
+        if audio is not None and dub_from is not None:
+            raise InputError("pass the dub either as PCM (audio=) or as a file (dub_from=), not both")
         if self.frames_written == 0:
             raise InputError("no frames were written; a take needs at least one frame")
         self._mux(self._stream.encode(None))
         self._container.close()
+        start = self._first_pts or Fraction(0)
         end = self.info.time_base * (self._last_tick or 0) + self.info.frame_duration
         try:
-            self._remux(audio, original_audio_from, self._first_pts or Fraction(0), end)
+            with av.open(str(self._video_temp)) as src, \
+                    av.open(str(self._output.temp), "w", format=self.settings.muxer) as out:
+                sources = [self._copy_video(src, out)]
+                codec = self.settings.audio_codec
+                if audio is not None:
+                    sources.append(add_dub_track(out, audio, codec, start))
+                if dub_from is not None:
+                    sources.append(add_file_track(out, dub_from, codec, first=Fraction(0), last=end - start,
+                                                  shift=start, title="Dub"))
+                if original_audio_from is not None:
+                    sources.append(add_file_track(out, original_audio_from, codec, first=start, last=end,
+                                                  title="Original"))
+                for packet in heapq.merge(*sources, key=_dts_seconds):
+                    out.mux(packet)
             final = self._output.commit()
         except OSError as exc:
             raise as_output_error(exc, self._output.final) from exc
@@ -150,24 +172,16 @@ class VideoWriter:
         self._finished = True
         return final
 
-    def _remux(self, audio: np.ndarray | None, original: str | Path | None, start: Fraction, end: Fraction) -> None:
-        timecode = self.info.timecode
-        with av.open(str(self._video_temp)) as src, \
-                av.open(str(self._output.temp), "w", format=self.settings.muxer) as out:
-            video_in = src.streams.video[0]
-            video_out = out.add_stream_from_template(video_in)
-            video_out.time_base = video_in.time_base
-            video_out.codec_context.framerate = self.info.fps  # the mov muxer's timecode track needs the rate
-            if timecode:
-                video_out.metadata["timecode"] = timecode
-                out.metadata["timecode"] = timecode
-            sources: list[Iterator[av.Packet]] = [_stream_copy(src, video_in, video_out)]
-            if audio is not None:
-                sources.append(add_dub_track(out, audio, self.settings.audio_codec, start))
-            if original is not None:
-                sources.append(add_original_track(out, original, self.settings.audio_codec, start, end))
-            for packet in heapq.merge(*sources, key=_dts_seconds):
-                out.mux(packet)
+    def _copy_video(self, src: av.container.InputContainer, out: av.container.OutputContainer) -> Iterator[av.Packet]:
+        """Add the encoded video to the take with its timecode; return its packets, copied unchanged."""
+        video_in = src.streams.video[0]
+        video_out = out.add_stream_from_template(video_in)
+        video_out.time_base = video_in.time_base
+        video_out.codec_context.framerate = self.info.fps  # the mov muxer's timecode track needs the rate
+        if self.info.timecode:
+            video_out.metadata["timecode"] = self.info.timecode
+            out.metadata["timecode"] = self.info.timecode
+        return _stream_copy(src, video_in, video_out)
 
     def _discard(self) -> None:
         container = getattr(self, "_container", None)

@@ -7,7 +7,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from media_factory import make_video, pattern_frames, speech_like
+from media_factory import make_audio, make_video, pattern_frames, speech_like
 
 from lipsync_engine.audio import load_audio
 from lipsync_engine.errors import InputError
@@ -111,6 +111,19 @@ def test_dub_and_original_audio_muxed_in_sync(tmp_path: Path, cut_clip, speech_c
     lag = int(np.argmax(np.correlate(back[800:n - 800], dub[1600:n - 1600], mode="valid"))) - 800
     assert abs(lag) <= 16  # within 1 ms at 16 kHz (AAC priming is trimmed)
     assert abs(back.size - dub.size) < 0.05 * 16000
+
+
+def test_dub_file_delivered_at_its_own_quality(tmp_path: Path) -> None:
+    src = make_video(tmp_path / "src.mov", pattern_frames(25, 64, 48), timecode="10:00:00:00")
+    dub = make_audio(tmp_path / "dub.wav", np.stack([speech_like(1.5, 48000)] * 2, axis=1), 48000, "pcm_s24le")
+    _transcode(src, tmp_path / "take.mov", "prores", dub_from=dub)
+    with av.open(str(tmp_path / "take.mov")) as take:
+        stream = take.streams.audio[0]
+        assert (stream.codec_context.name, stream.sample_rate, stream.channels) == ("pcm_s24le", 48000, 2)
+        assert float(stream.duration * stream.time_base) == pytest.approx(1.0, abs=0.03)  # cut at the video's end
+    delivered = load_audio(tmp_path / "take.mov")
+    assert 16000 <= delivered.size < 16000 + 0.03 * 16000  # cut on a packet boundary past the end
+    np.testing.assert_allclose(delivered[:16000], load_audio(dub)[:16000], atol=1e-3)
 
 
 def test_mastering_codecs_get_pcm_audio(tmp_path: Path) -> None:
