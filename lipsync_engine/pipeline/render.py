@@ -56,7 +56,8 @@ def render_video(
     dub_pcm = load_audio(audio)
     fit_to_shot(dub_pcm, info.duration, info.fps, options.audio_policy)  # a strict mismatch fails before decoding
 
-    shot = first_pass(info, StageMeter("track", info.frame_count, progress, cancel), track, need_samples=actor is None)
+    tracking = StageMeter("track", info.frame_count, progress, cancel)
+    shot = first_pass(info, tracking, track, need_samples=actor is None)
     centres, duration = frame_centres(shot.starts, info.fps)
     pcm, notes = fit_to_shot(dub_pcm, duration, info.fps, options.audio_policy)
     dub = speech_for_frames(pcm, centres, notes)
@@ -64,6 +65,8 @@ def render_video(
     edit = shot.track.valid if silent is None else shot.track.valid & ~silent
     strength = edit_strength(edit, options.fade_frames)
     segments = passthrough_segments(shot.track.valid, shot.track.reasons, silent)
+    for line in describe(segments):
+        tracking.warn(line)
 
     meter = StageMeter("render", len(shot.starts), progress, cancel)
     crop_size = options.crop_size or generator.crop_size
