@@ -146,6 +146,18 @@ def speech_like(seconds: float, rate: int = 16000, seed: int = 0) -> np.ndarray:
     return (0.1 * voiced * envelope + 0.001 * rng.standard_normal(t.size)).astype(np.float32)
 
 
+def unusable_files(folder: str | Path, suffix: str) -> list[tuple[Path, str]]:
+    """Paths no media reader may accept, each with a regex its error message must match: a missing
+    file, an empty file, a text file named like media (``suffix``) and a folder."""
+    folder = Path(folder)
+    (folder / f"empty{suffix}").write_bytes(b"")
+    (folder / f"notes{suffix}").write_text("this is not media\n" * 50)
+    (folder / f"folder{suffix}").mkdir(exist_ok=True)
+    return [(folder / f"missing{suffix}", "not found"), (folder / f"empty{suffix}", "empty"),
+            (folder / f"notes{suffix}", "not a readable media file|not in an accepted container"),
+            (folder / f"folder{suffix}", "not a regular file")]
+
+
 def _quiet(codec: str) -> dict[str, str]:
     return {"x265-params": "log-level=error"} if codec == "libx265" else {}
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from media_factory import make_audio, make_video, pattern_frames, truncate
+from media_factory import make_audio, make_video, pattern_frames, truncate, unusable_files
 
 from lipsync_engine.audio import SAMPLE_RATE, load_audio
 from lipsync_engine.errors import AudioError, InputError
@@ -61,14 +61,9 @@ def test_silence_is_valid(tmp_path: Path) -> None:
 
 
 def test_bad_audio_names_the_problem(tmp_path: Path) -> None:
-    with pytest.raises(AudioError, match="not found"):
-        load_audio(tmp_path / "missing.wav")
-    (tmp_path / "empty.wav").write_bytes(b"")
-    with pytest.raises(AudioError, match="empty"):
-        load_audio(tmp_path / "empty.wav")
-    (tmp_path / "notes.mp3").write_text("not audio at all\n" * 100)
-    with pytest.raises(AudioError, match="not a readable media file|not in an accepted container"):
-        load_audio(tmp_path / "notes.mp3")
+    for path, message in unusable_files(tmp_path, ".mp3"):
+        with pytest.raises(AudioError, match=message):
+            load_audio(path)
     silent_video = make_video(tmp_path / "no_audio.mp4", pattern_frames(3, 64, 48))
     with pytest.raises(AudioError, match="no audio stream"):
         load_audio(silent_video)

@@ -5,7 +5,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from media_factory import make_audio, make_video, pattern_frames, speech_like, truncate
+from media_factory import make_audio, make_video, pattern_frames, speech_like, truncate, unusable_files
 
 from lipsync_engine.errors import InputError, MediaError
 from lipsync_engine.media import MediaLimits, probe_video
@@ -70,19 +70,12 @@ def test_limits_checked_from_header(tmp_path: Path) -> None:
 
 
 def test_bad_inputs_name_the_problem(tmp_path: Path) -> None:
-    with pytest.raises(MediaError, match="not found"):
-        probe_video(tmp_path / "missing.mov")
-    (tmp_path / "empty.mp4").write_bytes(b"")
-    with pytest.raises(MediaError, match="empty"):
-        probe_video(tmp_path / "empty.mp4")
-    (tmp_path / "notes.mov").write_text("this is not a video\n" * 50)
-    with pytest.raises(MediaError, match="not a readable media file|not in an accepted container"):
-        probe_video(tmp_path / "notes.mov")
+    for path, message in unusable_files(tmp_path, ".mov"):
+        with pytest.raises(MediaError, match=message):
+            probe_video(path)
     audio_only = make_audio(tmp_path / "speech.wav", speech_like(0.5), 16000)
     with pytest.raises(MediaError, match="no video stream"):
         probe_video(audio_only)
-    with pytest.raises(MediaError, match="not a regular file"):
-        probe_video(tmp_path)
     assert issubclass(MediaError, InputError) and issubclass(MediaError, ValueError)
 
 
