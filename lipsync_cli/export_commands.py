@@ -30,9 +30,9 @@ def _export_onnx(args: argparse.Namespace) -> int:
     from lipsync_engine.export.onnx import export_onnx
 
     model, example = _renderer(args.weights)
-    report = export_onnx(model, example, Path(args.out))
-    print(f"wrote {report.path} (sha256 {report.sha256[:16]}...)")
-    print(f"onnxruntime vs torch: max abs diff {report.max_abs_diff:.2e} at batch sizes {list(report.checked_batches)}")
+    report = export_onnx(model, example, Path(args.out), precision=args.precision)
+    print(f"wrote {report.path} ({report.precision} inside, fp32 inputs/outputs; sha256 {report.sha256[:16]}...)")
+    print(f"onnxruntime vs torch fp32: max abs diff {report.max_abs_diff:.2e} at batch sizes {list(report.checked_batches)}")
     return 0
 
 
@@ -43,7 +43,7 @@ def _build_plan(model, example, cache_dir: Path, precision: str, max_batch: int)
     from lipsync_engine.export.tensorrt import build_trt_engine
 
     print("building the TensorRT engine (minutes on first use; cached afterwards)...", flush=True)
-    with onnx_file_for(model, example, cache_dir) as onnx_path:
+    with onnx_file_for(model, example, cache_dir, precision) as onnx_path:
         plan = build_trt_engine(onnx_path, cache_dir, precision=precision, max_batch=max_batch)
     engine = TensorRTEngine(plan, device="cuda", precision=precision, max_batch=max_batch)
     return plan, max_abs_diff_vs_torch(model.float().cpu().eval(), engine, example, CHECK_BATCHES)
@@ -106,6 +106,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the export command group to the `lipsync` parser."""
     onnx = subparsers.add_parser("export-onnx", help="export the renderer to ONNX and verify it against torch")
     onnx.add_argument("out", help="output .onnx path")
+    onnx.add_argument("--precision", choices=("fp32", "fp16"), default="fp32",
+                      help="what the graph computes in (fp16: for TensorRT/GPU runtimes); I/O stays fp32")
     _add_weights(onnx)
     onnx.set_defaults(handler=_export_onnx)
 

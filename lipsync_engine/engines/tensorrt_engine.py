@@ -1,4 +1,4 @@
-"""The renderer run by TensorRT from a built ``.plan`` (CUDA only; fp16 or fp32 kernels, fp32 I/O).
+"""The renderer run by TensorRT from a built ``.plan`` (CUDA only; fp16 or fp32 inside, fp32 I/O).
 
 Device buffers are torch CUDA tensors; one execution context runs on torch's current stream.
 """
@@ -76,7 +76,8 @@ class TensorRTEngine(BatchedEngine):
 
 def load(model_or_path: object, request: EngineRequest) -> TensorRTEngine:
     """An engine on a ``.plan``, or on a plan built (and cached in ``options.cache_dir``) from an .onnx
-    file or an nn.Module (exported first; needs ``example_inputs``)."""
+    file (its graph fixes the precision) or an nn.Module (exported at ``request.precision`` first;
+    needs ``example_inputs``)."""
     from torch import nn
 
     from lipsync_engine.export.onnx import onnx_file_for
@@ -89,7 +90,7 @@ def load(model_or_path: object, request: EngineRequest) -> TensorRTEngine:
                               max_batch=options.max_batch)
     with contextlib.ExitStack() as stack:
         cache = options.cache_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lipsync-trt-")))
-        onnx_path = stack.enter_context(onnx_file_for(model_or_path, request.example_inputs, cache))
+        onnx_path = stack.enter_context(onnx_file_for(model_or_path, request.example_inputs, cache, request.precision))
         plan = build_trt_engine(onnx_path, cache, precision=request.precision, opt_batch=options.opt_batch,
                                 max_batch=options.max_batch, device_index=index)
         return TensorRTEngine(plan, device=request.device, precision=request.precision, max_batch=options.max_batch)

@@ -1,7 +1,9 @@
 """ONNX export of the renderer with a dynamic batch axis, verified against torch before it is kept.
 
-``export_onnx`` traces the module on CPU in fp32, writes the file atomically only after onnxruntime has
-run it at several batch sizes and matched torch within ``atol`` (max abs difference of outputs in [0, 1]).
+``export_onnx`` traces the module on CPU, writes the file atomically only after onnxruntime has run it
+at several batch sizes and matched fp32 torch within ``atol`` (max abs difference of outputs in [0, 1]).
+An fp16 export computes in half precision inside the graph (weights and activations) with fp32 inputs
+and outputs, so TensorRT builds it as a strongly typed fp16 network and every runtime feeds it alike.
 """
 from __future__ import annotations
 
@@ -25,8 +27,19 @@ from lipsync_engine.export.files import atomic_output, file_sha256, module_sha25
 
 ONNX_OPSET = 17
 OUTPUT_NAME = "output"
-PARITY_ATOL = 1e-4  # fp32 onnxruntime vs fp32 torch on CPU; outputs are in [0, 1]
+PARITY_ATOL = {"fp32": 1e-4, "fp16": 2e-2}  # onnxruntime vs fp32 torch on CPU; outputs are in [0, 1]
 CHECK_BATCHES = (1, 3, 8)  # batch sizes the exported file is run at before it is kept
+
+
+class HalfPrecision(nn.Module):
+    """Export wrapper: fp32 inputs -> ``inner`` in fp16 -> fp32 output (casts become graph nodes)."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner.half()
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.inner(*(x.half() if x.is_floating_point() else x for x in inputs)).float()
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,7 @@ class OnnxExport:
     sha256: str  # of the .onnx file
     weights_sha256: str  # module_sha256 of the exported module (ties the file to its weights)
     input_names: tuple[str, ...]
+    precision: str  # "fp32" or "fp16" inside the graph; inputs and outputs are fp32 either way
     max_abs_diff: float  # largest |onnxruntime - torch| over every checked batch
     checked_batches: tuple[int, ...]
 
@@ -84,38 +98,46 @@ def export_onnx(
     example_inputs: dict[str, torch.Tensor],
     out: Path,
     *,
+    precision: str = "fp32",
     opset: int = ONNX_OPSET,
-    atol: float = PARITY_ATOL,
+    atol: float | None = None,
     check_batches: Sequence[int] = CHECK_BATCHES,
 ) -> OnnxExport:
     """Export ``model`` to ``out`` (.onnx) with batch axis 0 dynamic on every input and the output.
 
     The file is written to a temp path beside ``out``, run with onnxruntime at ``check_batches`` and
-    compared to torch; only when the max abs difference is <= ``atol`` is it moved onto ``out``.
+    compared to fp32 torch; only when the max abs difference is <= ``atol`` (default PARITY_ATOL of the
+    precision) is it moved onto ``out``.
     Raises ModelError when tracing fails or parity is not met (``out`` is then left untouched).
     """
     example = _check_example(model, example_inputs)
     names = tuple(example)
+    if precision not in PARITY_ATOL:
+        raise InputError(f"ONNX export precision '{precision}' is not known; use one of {sorted(PARITY_ATOL)}")
+    atol = PARITY_ATOL[precision] if atol is None else atol
     model = copy.deepcopy(model).float().cpu().eval()  # the caller's module keeps its device and dtype
+    traced = HalfPrecision(copy.deepcopy(model)) if precision == "fp16" else model
     axes = {name: {0: "batch"} for name in (*names, OUTPUT_NAME)}
     with atomic_output(Path(out)) as temp:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation + tracer notes
                 torch.onnx.export(
-                    model, tuple(example.values()), str(temp), dynamo=False, input_names=list(names),
+                    traced, tuple(example.values()), str(temp), dynamo=False, input_names=list(names),
                     output_names=[OUTPUT_NAME], dynamic_axes=axes, opset_version=opset, do_constant_folding=True,
                 )
         except Exception as exc:  # the tracer raises many types; all mean "this model does not export"
-            raise ModelError(f"ONNX export of {type(model).__name__} failed: {exc}") from exc
+            raise ModelError(f"ONNX export of {type(model).__name__} ({precision}) failed: {exc}") from exc
         engine = OnnxEngine(temp, device="cpu", max_batch=max(check_batches), threads=0)
         diff = max_abs_diff_vs_torch(model, engine, example, check_batches)
         if not diff <= atol:
             raise ModelError(
-                f"exported ONNX differs from torch by {diff:.3g} (> {atol:g}) at batches {list(check_batches)}; "
+                f"exported {precision} ONNX differs from torch by {diff:.3g} (> {atol:g}) at batches {list(check_batches)}; "
                 "the file was not kept"
             )
-    return OnnxExport(Path(out), file_sha256(Path(out)), module_sha256(model), names, diff, tuple(check_batches))
+    return OnnxExport(
+        Path(out), file_sha256(Path(out)), module_sha256(model), names, precision, diff, tuple(check_batches)
+    )
 
 
 @contextlib.contextmanager
@@ -123,11 +145,12 @@ def onnx_file_for(
     model_or_path: nn.Module | str | Path,
     example_inputs: dict[str, torch.Tensor] | None,
     cache_dir: Path | None,
+    precision: str = "fp32",
 ) -> Iterator[Path]:
-    """Yield an .onnx path for a model: the path itself, or a verified export of the module.
+    """Yield an .onnx path for a model: the path itself, or a verified ``precision`` export of the module.
 
-    Exports go to ``cache_dir/renderer-<weights sha256[:16]>.onnx`` (reused when present), or to a
-    temporary directory removed when the context exits.
+    Exports go to ``cache_dir/renderer-<weights sha256[:16]>-<precision>.onnx`` (reused when present),
+    or to a temporary directory removed when the context exits.
     """
     if not isinstance(model_or_path, nn.Module):
         path = Path(model_or_path)
@@ -137,7 +160,7 @@ def onnx_file_for(
         return
     with contextlib.ExitStack() as stack:
         folder = cache_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lipsync-onnx-")))
-        target = folder / f"renderer-{module_sha256(model_or_path)[:16]}.onnx"
+        target = folder / f"renderer-{module_sha256(model_or_path)[:16]}-{precision}.onnx"
         if not target.is_file():
-            export_onnx(model_or_path, example_inputs, target)
+            export_onnx(model_or_path, example_inputs, target, precision=precision)
         yield target

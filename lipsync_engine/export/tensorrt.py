@@ -2,7 +2,11 @@
 
 A plan only runs on the GPU model and TensorRT version it was built with, so the cache key holds the
 GPU name, the TensorRT version, the ONNX file's sha256, the precision and the batch range. Needs the
-``tensorrt`` package (``pip install lipsync[tensorrt]``) and a CUDA GPU.
+``tensorrt`` package >= 10 (``pip install lipsync[tensorrt]``) and a CUDA GPU.
+
+Networks are built strongly typed: the ONNX graph fixes every tensor's type, so an fp16 engine comes
+from the fp16 export (``export_onnx(..., precision="fp16")``). This is the only way TensorRT 11 offers
+(it removed ``BuilderFlag.FP16``) and works the same on TensorRT 10.
 """
 from __future__ import annotations
 
@@ -33,6 +37,8 @@ def _tensorrt():
         raise InputError("building a TensorRT engine needs `pip install lipsync[tensorrt]` and a CUDA GPU") from exc
     import torch
 
+    if int(tensorrt.__version__.split(".")[0]) < 10:
+        raise InputError(f"TensorRT {tensorrt.__version__} is too old; lipsync needs TensorRT 10 or newer")
     if not torch.cuda.is_available():
         raise InputError("building a TensorRT engine needs a CUDA GPU; torch sees none")
     return tensorrt
@@ -49,8 +55,8 @@ def build_trt_engine(
 ) -> Path:
     """Return the cached plan for ``onnx_path`` on this GPU, building it first when absent.
 
-    Every input's batch axis gets the profile (1, opt_batch, max_batch); other dims come from the
-    ONNX graph. fp16 lets TensorRT pick half kernels while inputs and outputs stay fp32. A JSON
+    ``precision`` names what the ONNX graph computes in (for the key and the sidecar). Every input's
+    batch axis gets the profile (1, opt_batch, max_batch); other dims come from the ONNX graph. A JSON
     sidecar beside the plan records the key's fields. Raises ModelError when TensorRT rejects the graph.
     """
     trt = _tensorrt()
@@ -65,18 +71,13 @@ def build_trt_engine(
         return plan_path
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    flags = 0 if int(trt.__version__.split(".")[0]) >= 10 else 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
-    network = builder.create_network(flags)
+    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
     parser = trt.OnnxParser(network, logger)
     if not parser.parse(Path(onnx_path).read_bytes()):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise ModelError(f"TensorRT cannot parse '{onnx_path}': {errors}")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, WORKSPACE_BYTES)
-    if precision == "fp16":
-        if not builder.platform_has_fast_fp16:
-            raise InputError(f"GPU '{gpu}' has no fast fp16; build with precision fp32")
-        config.set_flag(trt.BuilderFlag.FP16)
     profile = builder.create_optimization_profile()
     for index in range(network.num_inputs):
         tensor = network.get_input(index)

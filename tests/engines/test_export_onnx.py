@@ -44,3 +44,14 @@ def test_weights_fingerprint_changes_with_any_weight(renderer):
         other.head.bias[0] += 1e-3
     assert module_sha256(other) != module_sha256(renderer)
     assert module_sha256(copy.deepcopy(renderer)) == module_sha256(renderer)
+
+
+def test_fp16_export_computes_in_half_with_fp32_inputs_and_outputs(renderer, example_inputs, tmp_path):
+    report = export_onnx(renderer, example_inputs, tmp_path / "h.onnx", precision="fp16")
+    assert report.precision == "fp16"
+    assert 0.0 < report.max_abs_diff <= 2e-2
+    graph = onnx.load(str(tmp_path / "h.onnx")).graph
+    float32, float16 = onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16
+    assert {v.type.tensor_type.elem_type for v in (*graph.input, *graph.output)} == {float32}
+    weights = [init for init in graph.initializer if len(init.dims) == 4]  # conv kernels
+    assert weights and all(init.data_type == float16 for init in weights)
