@@ -57,7 +57,7 @@ def cut_video(src: Path, start: int, end: int, out: Path) -> Path:
         pix_fmt = stream.codec_context.pix_fmt if stream.codec_context.pix_fmt in FFV1_PIX_FMTS else "yuv444p"
         target = sink.add_stream("ffv1", rate=rate)
         target.width, target.height, target.pix_fmt = stream.width, stream.height, pix_fmt
-        target.time_base = 1 / rate
+        target.codec_context.time_base = 1 / rate  # frames carry pts in 1/rate; the muxer rescales
         if start > 0:
             source.seek(first_pts + int(Fraction(start) / rate / stream.time_base), stream=stream, backward=True)
         for frame in source.decode(stream):
@@ -67,7 +67,7 @@ def cut_video(src: Path, start: int, end: int, out: Path) -> Path:
             if index >= end:
                 break
             frame = frame.reformat(format=pix_fmt) if frame.format.name != pix_fmt else frame
-            frame.pts, frame.time_base = written, target.time_base
+            frame.pts, frame.time_base = written, 1 / rate
             sink.mux(target.encode(frame))
             written += 1
         sink.mux(target.encode(None))

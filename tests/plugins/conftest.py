@@ -1,49 +1,26 @@
-"""Fixtures of the editor-plugin tests: tiny real media made with PyAV and a Resolve scene on the fake."""
+"""Fixtures of the editor-plugin tests: a Resolve scene on the fake, and for end-to-end tests real media
+cut from ../shared/data plus a real daemon (identity generator) on an ephemeral loopback port."""
 from __future__ import annotations
 
 import sys
-from fractions import Fraction
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # fake_resolve, fake_resolve_items
 
 from fake_resolve import FakeMediaPoolItem, FakeResolve, FakeTimeline  # noqa: E402
+from media_factory import clip_frames, make_audio, make_video, pattern_frames, speech_like  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_DATA = REPO / "../shared/data"
 RESOLVE_DIR = REPO / "editor_plugins" / "resolve"
 sys.path.insert(0, str(RESOLVE_DIR))  # the Resolve script imports its support package as `lipsync_resolve`
+SPEECH_CLIP = "clips/grid_bbaf2n.mp4"  # 360x288, 25 fps, one speaker, CC-BY-4.0 (GRID corpus)
 
 
-def write_video(path: Path, frames: int, fps: Fraction = Fraction(24), size: int = 64) -> Path:
-    """A small real H.264 video: a moving gradient, ``frames`` frames at ``fps``."""
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width = stream.height = size
-        stream.pix_fmt = "yuv420p"
-        ramp = np.linspace(0, 255, size, dtype=np.float32)
-        for i in range(frames):
-            image = np.stack([np.add.outer(ramp, ramp) / 2 % 256] * 3, axis=-1).astype(np.uint8)
-            image = np.roll(image, i, axis=1)
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        out.mux(stream.encode(None))
-    return path
-
-
-def write_wav(path: Path, seconds: float, rate: int = 16000) -> Path:
-    """A real mono PCM WAV with a 220 Hz tone."""
-    samples = (np.sin(np.arange(int(seconds * rate)) * 2 * np.pi * 220 / rate) * 8000).astype(np.int16)
-    with av.open(str(path), "w", format="wav") as out:
-        stream = out.add_stream("pcm_s16le", rate=rate, layout="mono")
-        frame = av.AudioFrame.from_ndarray(samples[None, :], format="s16", layout="mono")
-        frame.sample_rate = rate
-        out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-    return path
+def write_take(path: Path, frames: int = 48) -> Path:
+    """A tiny real video standing in for a rendered take (16x16 pattern at 24 fps)."""
+    return make_video(path, pattern_frames(frames, 16, 16), fps=24)
 
 
 @pytest.fixture
@@ -67,3 +44,43 @@ def scene(tmp_path):
     timeline.place(media["shot_b.mov"], 0, 36, 86448, "video", 1)
     timeline.place(media["de.wav"], 0, 120, 86400, "audio", 1)
     return resolve, timeline, media
+
+
+@pytest.fixture(scope="module")
+def media_root(tmp_path_factory, data_dir):
+    """The daemon's allowed root: shot.mp4 (25 frames of a real face, 25 fps), noface.mp4 (10 frames of a
+    pattern), de.wav (2 s speech-like), short.wav (0.3 s). Tests work in their own subfolders."""
+    root = tmp_path_factory.mktemp("plugin_media").resolve()
+    make_video(root / "shot.mp4", clip_frames(data_dir / SPEECH_CLIP, 0.0, 25))
+    make_video(root / "noface.mp4", pattern_frames(10, 96, 80))
+    make_audio(root / "de.wav", speech_like(2.0), 16000)
+    make_audio(root / "short.wav", speech_like(0.3, seed=1), 16000)
+    return root
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory, media_root):
+    """(daemon, client, address): a real in-process daemon on 127.0.0.1 with the identity generator."""
+    from lipsync_daemon.client import LipsyncClient
+    from lipsync_daemon.config import load_config
+    from lipsync_daemon.server import Daemon
+
+    config = load_config(None, {"data_dir": str(tmp_path_factory.mktemp("daemon")), "listen": ["127.0.0.1:0"],
+                                "allowed_roots": [str(media_root)], "generator": "identity", "min_free_bytes": 0,
+                                "inbox": False})
+    running = Daemon(config)
+    running.start()
+    client = LipsyncClient(running.addresses[0], running.token, timeout_s=20)
+    yield running, client
+    client.close()
+    running.stop(0)
+
+
+@pytest.fixture
+def daemon_env(daemon, monkeypatch):
+    """Point `lipsync` subprocesses and default clients at the test daemon."""
+    running, _client = daemon
+    monkeypatch.setenv("LIPSYNC_DAEMON", running.addresses[0])
+    monkeypatch.setenv("LIPSYNC_TOKEN", running.token)
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    return running

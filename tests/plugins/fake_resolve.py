@@ -20,12 +20,29 @@ from __future__ import annotations
 import itertools
 import os
 
+import av
+
 from fake_resolve_items import FakeTimelineItem, ResolveObject, is_int_frame
 
 _ids = itertools.count(1)
 
 METADATA_FIELDS = ("Description", "Comments", "Keywords", "Shot", "Scene", "Take", "Good Take",
                    "Clip Name", "Camera #", "Roll Card #", "People", "Reviewers Notes")
+
+
+def probe(path: str):
+    """(fps, frames, type) of a media file as Resolve's clip properties show them, or None if unreadable."""
+    try:
+        with av.open(path) as container:
+            kind = " + ".join(k for k, streams in (("Video", container.streams.video),
+                                                    ("Audio", container.streams.audio)) if streams)
+            if container.streams.video:
+                stream = container.streams.video[0]
+                frames = sum(1 for _ in container.decode(stream))
+                return "%g" % round(float(stream.average_rate), 3), frames, kind
+            return "", 0, kind
+    except (av.FFmpegError, OSError):
+        return None
 
 
 def _timecode_to_frames(tc: str, fps: int) -> int:
@@ -228,7 +245,7 @@ class FakeMediaPool(ResolveObject):
         self._project = project
         self._root = FakeFolder("Master")
         self._current = self._root
-        self.known_media: dict = {}  # path -> (fps, frames, type); what ImportMedia can open
+        self.known_media: dict = {}  # path -> (fps, frames, type) for media the fake should not probe
 
     def _all_clips(self, folder=None):
         folder = folder or self._root
@@ -261,8 +278,10 @@ class FakeMediaPool(ResolveObject):
         for path in paths:
             if not isinstance(path, str) or path in pooled or not os.path.isfile(path):
                 continue
-            fps, frames, kind = self.known_media.get(path, ("24", 240, "Video + Audio"))
-            item = FakeMediaPoolItem(path, fps, frames, kind)
+            probed = self.known_media.get(path) or probe(path)
+            if probed is None:
+                continue  # Resolve cannot read it: nothing is imported, and nothing is said
+            item = FakeMediaPoolItem(path, *probed)
             self._current.clips.append(item)
             imported.append(item)
         return imported

@@ -1,6 +1,7 @@
 """The Resolve fake reproduces the documented contract and quirks (resolve_api.md section 8)."""
 from __future__ import annotations
 
+from conftest import write_take
 from fake_resolve import FakeMediaPoolItem, FakeResolve, FakeTimeline
 
 
@@ -65,9 +66,11 @@ def test_takes_selector_is_one_based_and_counts_the_original(scene, tmp_path):
 def test_import_twice_returns_nothing_the_second_time(tmp_path):
     resolve = FakeResolve()
     pool = resolve.project.GetMediaPool()
-    path = tmp_path / "clip.mov"
-    path.write_bytes(b"x")
-    assert len(pool.ImportMedia([str(path)])) == 1
+    path = write_take(tmp_path / "clip.mov", frames=12)
+    (tmp_path / "notes.txt").write_text("not media")
+    imported = pool.ImportMedia([str(path), str(tmp_path / "notes.txt")])
+    assert [(c.GetClipProperty("FPS"), c.GetClipProperty("Frames"), c.GetClipProperty("Type")) for c in imported] == [
+        ("24", "12", "Video")]
     assert pool.ImportMedia([str(path)]) == []
     assert pool.ImportMedia([str(tmp_path / "missing.mov")]) == []
 

@@ -5,7 +5,7 @@ import ast
 import sys
 
 import pytest
-from conftest import RESOLVE_DIR
+from conftest import RESOLVE_DIR, write_take
 from fake_resolve import FakeResolve
 from lipsync_resolve.calls import PluginError, ResolveCallError
 from lipsync_resolve.placement import add_as_take, import_take, place_on_track
@@ -90,8 +90,7 @@ def test_track_placement_reads_back_and_a_rerun_replaces_the_take(scene, tmp_pat
     job = plan_jobs(timeline, {}, no_pool)[0][0]
     originals = [(i.GetStart(), i.GetEnd()) for i in timeline.GetItemListInTrack("video", 1)]
     for attempt in ("first", "second"):
-        take_file = tmp_path / f"take_{attempt}.mov"
-        take_file.write_bytes(b"take")
+        take_file = write_take(tmp_path / f"take_{attempt}.mov")
         take = import_take(pool, str(take_file))
         item = place_on_track(pool, timeline, job, take, 48)
         assert (item.GetStart(), item.GetEnd()) == (86400, 86448)
@@ -112,7 +111,7 @@ def test_refused_placement_is_an_error_naming_the_clip(scene, tmp_path):
     timeline.AddTrack("video")
     timeline.SetTrackName("video", 2, "LipSync DE")
     timeline.SetTrackLock("video", 2, True)
-    (tmp_path / "take.mov").write_bytes(b"take")
+    write_take(tmp_path / "take.mov")
     take = import_take(pool, str(tmp_path / "take.mov"))
     with pytest.raises(ResolveCallError, match="place the DE take of 'shot_a.mov'"):
         place_on_track(pool, timeline, job, take, 48)
@@ -125,7 +124,7 @@ def test_takes_mode_replaces_the_language_take_and_keeps_others(scene, tmp_path)
     pool = resolve.project.GetMediaPool()
     job = plan_jobs(timeline, {}, no_pool)[0][0]
     for name, language in (("de1", "DE"), ("fr", "FR"), ("de2", "DE")):
-        (tmp_path / f"{name}.mov").write_bytes(b"take")
+        write_take(tmp_path / f"{name}.mov")
         take = import_take(pool, str(tmp_path / f"{name}.mov"))
         tag_take(take, language, result_for(job, tmp_path / f"{name}.mov"))
         item = add_as_take(timeline, job._replace(language=language), take, 48)
@@ -139,7 +138,7 @@ def test_qa_record_as_metadata_and_markers(scene, tmp_path):
     resolve, timeline, media = scene
     pool = resolve.project.GetMediaPool()
     job = plan_jobs(timeline, {}, no_pool)[0][0]
-    (tmp_path / "take.mov").write_bytes(b"take")
+    write_take(tmp_path / "take.mov")
     take = import_take(pool, str(tmp_path / "take.mov"))
     result = result_for(job, tmp_path / "take.mov", passthrough=[(12, 20, "no_face")])
     tag_take(take, "DE", result)

@@ -1,0 +1,101 @@
+"""The Resolve menu script end to end: fake Resolve, real `lipsync render-takes` subprocess, real daemon."""
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+
+import av
+from conftest import REPO, RESOLVE_DIR
+from fake_resolve import FakeMediaPoolItem, FakeResolve, FakeTimeline, probe
+
+
+def build_project(media_root, work):
+    """'Dub reel' at 25 fps from 01:00:00:00 (frame 90000): shot.mp4 [5, 20) at 90000, noface.mp4 [0, 10)
+    at 90015; 'Dub DE' carries 2 s of speech from 90000; 'Dub FR' a 0.3 s file that claims 2 s."""
+    resolve = FakeResolve()
+    pool = resolve.project.GetMediaPool()
+    timeline = resolve.project.add_timeline(FakeTimeline("Dub reel", fps=25, audio_tracks=2))
+    timeline.SetTrackName("audio", 1, "Dub DE")
+    timeline.SetTrackName("audio", 2, "Dub FR")
+    clips = {}
+    for name in ("shot.mp4", "noface.mp4", "de.wav", "short.wav"):
+        path = str(media_root / name)
+        fps, frames, kind = probe(path)
+        clips[name] = FakeMediaPoolItem(path, fps or "25", frames or 50, kind)
+        pool.GetRootFolder().clips.append(clips[name])
+    timeline.place(clips["shot.mp4"], 5, 20, 90000, "video", 1)
+    timeline.place(clips["noface.mp4"], 0, 10, 90015, "video", 1)
+    timeline.place(clips["de.wav"], 0, 50, 90000, "audio", 1)
+    timeline.place(clips["short.wav"], 0, 50, 90000, "audio", 2)
+    settings = work / "LipSync.json"
+    settings.write_text(json.dumps({"lipsync_command": [sys.executable, "-m", "lipsync_cli.main"],
+                                    "output_dir": str(work / "takes"), "mode": "track"}))
+    return resolve, timeline, settings
+
+
+def run_menu_script(resolve, settings, monkeypatch):
+    monkeypatch.setenv("LIPSYNC_RESOLVE_SETTINGS", str(settings))
+    script = runpy.run_path(str(RESOLVE_DIR / "LipSync.py"), run_name="lipsync_menu")
+    return script["main"]({"resolve": resolve})
+
+
+def frame_count(path):
+    with av.open(path) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def test_menu_script_places_takes_reports_failures_and_reruns_without_duplicates(
+        media_root, daemon, daemon_env, tmp_path_factory, monkeypatch, capsys):
+    work = media_root / "resolve_e2e"
+    work.mkdir()
+    resolve, timeline, settings = build_project(media_root, work)
+    original = [(i.GetStart(), i.GetEnd()) for i in timeline.GetItemListInTrack("video", 1)]
+
+    assert run_menu_script(resolve, settings, monkeypatch) == 1  # the FR dub is too short: reported
+    log = capsys.readouterr().out
+    assert "placed 2 take(s), 2 failed" in log
+    assert log.count("shorter than the clip") >= 2
+    assert [timeline.GetTrackName("video", i) for i in (1, 2)] == ["Video 1", "LipSync DE"]
+    assert timeline.GetTrackCount("video") == 2  # no track for the language that failed
+    placed = timeline.GetItemListInTrack("video", 2)
+    assert [(i.GetStart(), i.GetEnd()) for i in placed] == [(90000, 90015), (90015, 90025)]
+    assert [(i.GetStart(), i.GetEnd()) for i in timeline.GetItemListInTrack("video", 1)] == original
+    paths = [i.GetMediaPoolItem().GetClipProperty("File Path") for i in placed]
+    assert [frame_count(p) for p in paths] == [15, 10]  # output frames = the clip's frames
+    face_marker = placed[0].GetMarkers()[0.0]
+    noface_marker = placed[1].GetMarkers()[0.0]
+    assert "0 of 15 frames passed through" in face_marker["note"] and face_marker["color"] == "Green"
+    assert "10 of 10 frames passed through" in noface_marker["note"] and noface_marker["color"] == "Yellow"
+    assert placed[0].GetMediaPoolItem().GetMetadata("Keywords") == "lipsync,lipsync:DE"
+    _daemon, client = daemon
+    jobs_before = len(client.list(limit=1000))
+
+    assert run_menu_script(resolve, settings, monkeypatch) == 1
+    assert "placed 2 take(s), 2 failed" in capsys.readouterr().out
+    again = timeline.GetItemListInTrack("video", 2)
+    assert [i.GetMediaPoolItem().GetClipProperty("File Path") for i in again] == paths  # replaced, not added
+    assert len(resolve.project.GetMediaPool().GetRootFolder().GetSubFolderList()[0].GetClipList()) == 2
+    assert len(client.list(limit=1000)) == jobs_before  # idempotent: the daemon rendered nothing new
+
+
+def test_menu_script_without_daemon_tells_the_editor(media_root, monkeypatch, capsys, tmp_path):
+    work = media_root / "resolve_no_daemon"
+    work.mkdir()
+    resolve, timeline, settings = build_project(media_root, work)
+    monkeypatch.setenv("LIPSYNC_DAEMON", "127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("LIPSYNC_TOKEN", "x" * 64)
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    assert run_menu_script(resolve, settings, monkeypatch) == 2
+    assert "cannot reach the lipsync daemon" in capsys.readouterr().out
+    assert timeline.GetTrackCount("video") == 1 and not resolve.project.GetMediaPool().GetRootFolder().GetSubFolderList()
+
+
+def test_menu_script_without_timeline_or_resolve(monkeypatch, capsys, tmp_path):
+    resolve = FakeResolve()
+    settings = tmp_path / "LipSync.json"
+    settings.write_text("{}")
+    assert run_menu_script(resolve, settings, monkeypatch) == 2
+    assert "find the current timeline (open one in the Edit page)" in capsys.readouterr().out
+    assert run_menu_script(None, settings, monkeypatch) == 2
+    assert "not running inside DaVinci Resolve" in capsys.readouterr().out
