@@ -71,10 +71,19 @@ def add_file_track(out: av.container.OutputContainer, source: str | Path, codec:
         stream = out.add_stream_from_template(src)
         packets = _copied(container, src, stream, first, last, shift)
     else:
-        stream = out.add_stream(codec, rate=AUDIO_RATE, layout=src.codec_context.layout.name)
+        stream = out.add_stream(codec, rate=AUDIO_RATE, layout=_encodable_layout(src.codec_context.layout))
         packets = _reencoded(container, src, stream, first, last, shift)
     stream.metadata["handler_name"] = title
     return packets
+
+
+# Standard layouts by channel count, for sources without a channel mask (a plain mono WAV reads as "1 channels",
+# which the AAC encoder refuses to open).
+_DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+
+def _encodable_layout(layout: av.AudioLayout) -> str:
+    return _DEFAULT_LAYOUTS.get(layout.nb_channels, layout.name) if layout.name.endswith("channels") else layout.name
 
 
 def _inside(begin: Fraction, length: Fraction, first: Fraction, last: Fraction) -> bool | None:
