@@ -102,7 +102,8 @@ def render_video(
         flush()
         meter.finish()
         StageMeter("finalize", 1, progress, cancel).finish()
-        writer.finish(dub.pcm, original_audio_from=video if options.keep_original_audio else None)
+        # The take carries the dub file itself at its own quality; the 16 kHz PCM only drove the mouth.
+        writer.finish(dub_from=audio, original_audio_from=video if options.keep_original_audio else None)
 
     warnings = [*dub.warnings, *_other_face_warnings(shot.track), *describe(segments)]
     if writer.note:
