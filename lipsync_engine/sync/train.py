@@ -30,7 +30,7 @@ class TrainSyncConfig:
     """Training run settings."""
 
     steps: int = 3000  # optimiser steps (cosine learning-rate decay over them)
-    max_minutes: float = 25.0  # stop early after this much wall time
+    max_minutes: float = 25.0  # wall-time budget: training stops (and the learning rate reaches 0) by then
     groups: int = 16  # clip stretches per batch
     per_group: int = 4  # frames per stretch (batch = groups * per_group)
     lr: float = 1e-3
@@ -69,9 +69,14 @@ def train_sync_expert(
     model = build_sync_expert(model_config).train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     started = time.monotonic()
+    budget_s = config.max_minutes * 60.0
     for step in range(config.steps):
+        # Cosine decay over whichever runs out first, the steps or the time budget.
+        done = max(step / config.steps, (time.monotonic() - started) / budget_s)
+        if done >= 1.0:
+            break
         for group in optimiser.param_groups:
-            group["lr"] = config.lr * 0.5 * (1.0 + math.cos(math.pi * step / config.steps))
+            group["lr"] = config.lr * 0.5 * (1.0 + math.cos(math.pi * done))
         mouths, windows = _batch(data, weights, config, model_config.frames, rng)
         video, audio = model.embed_video(mouths), model.embed_audio(windows)
         logits = model.logit_scale.exp().clamp(max=100.0) * video @ audio.T
@@ -81,9 +86,7 @@ def train_sync_expert(
         loss.backward()
         optimiser.step()
         if on_step is not None:
-            on_step(step, float(loss), model)
-        if time.monotonic() - started > config.max_minutes * 60.0:
-            break
+            on_step(step, loss.item(), model)
     return model.eval()
 
 

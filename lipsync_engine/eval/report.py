@@ -1,0 +1,116 @@
+"""The evaluation report: markdown tables, side-by-side PNG strips and a mouth-opening plot."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from lipsync_engine.eval.runner import TakeResult
+
+STRIP_FRAMES = 6  # frames per strip row
+STRIP_REGION = (0.40, 0.95, 0.15, 0.85)  # top, bottom, left, right of the crop shown (the lower face)
+STRIP_WIDTH = 88  # pixels per frame in the strips
+# (column title, summary key, format) per table.
+SELF_COLUMNS = [
+    ("PSNR mouth dB", "self_psnr_mouth", "{:.1f}"), ("SSIM mouth", "self_ssim_mouth", "{:.3f}"),
+    ("lip dist % eye", "self_lip_dist_pct", "{:.2f}"), ("opening corr", "self_open_corr", "{:.2f}"),
+    ("sync score", "self_sync_score", "{:.3f}"), ("sync conf", "self_sync_conf", "{:.3f}"),
+    ("offset within 1", "self_sync_within_1", "{:.0%}"), ("flicker ratio", "self_flicker_ratio", "{:.2f}"),
+]
+CROSS_COLUMNS = [
+    ("sync score", "cross_sync_score", "{:.3f}"), ("sync conf", "cross_sync_conf", "{:.3f}"),
+    ("offset within 1", "cross_sync_within_1", "{:.0%}"), ("opening corr vs speaker", "cross_open_corr", "{:.2f}"),
+    ("width corr", "cross_width_corr", "{:.2f}"), ("rounding corr", "cross_rounding_corr", "{:.2f}"),
+    ("closure recall", "cross_closure_recall", "{:.2f}"), ("envelope corr", "cross_env_corr", "{:.2f}"),
+    ("flicker ratio", "cross_flicker_ratio", "{:.2f}"), ("lip motion ratio", "cross_motion_ratio", "{:.2f}"),
+    ("sharpness ratio", "cross_sharpness_ratio", "{:.2f}"),
+]
+
+
+def markdown_table(summaries: dict[str, dict[str, float]], columns: list[tuple[str, str, str]]) -> str:
+    """One row per generator (in the dict's order), one column per measure; NaN shows as '-'."""
+    lines = ["| generator | " + " | ".join(c[0] for c in columns) + " |",
+             "|---" * (len(columns) + 1) + "|"]
+    for name, summary in summaries.items():
+        cells = []
+        for _, key, fmt in columns:
+            value = summary.get(key, float("nan"))
+            cells.append("-" if not np.isfinite(value) else fmt.format(value))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_strip(results: dict[str, list[TakeResult]], kind: str, path: Path) -> Path:
+    """PNG: the first ``kind`` take's real lower faces on top, each generator's below, frames left to right."""
+    rows, labels = [], []
+    for name, takes in results.items():
+        take = next(r.take for r in takes if r.take.kind == kind)
+        picks = np.linspace(0, len(take.frames) - 1, STRIP_FRAMES).astype(int)
+        if not rows:
+            rows.append(take.real[picks])
+            labels.append(f"source {take.target.clip_id}")
+        rows.append(take.generated[picks])
+        labels.append(name)
+    image = np.concatenate([np.concatenate([_thumb(c) for c in row], axis=1) for row in rows], axis=0)
+    for i, label in enumerate(labels):
+        cv2.putText(image, label, (4, i * image.shape[0] // len(rows) + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1, cv2.LINE_AA)
+    _write_png(path, image)
+    return path
+
+
+def write_opening_plot(results: dict[str, list[TakeResult]], path: Path) -> Path:
+    """PNG plot of mouth opening over time for the first self and cross-dub takes: real vs generated vs speech."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 1, figsize=(9, 5.5), sharex=False)
+    for ax, kind in zip(axes, ("self", "cross")):
+        first = next(r for r in next(iter(results.values())) if r.take.kind == kind)
+        t = np.arange(len(first.take.frames)) / float(first.take.driver.fps)
+        energy = first.curves["energy"]
+        span = max(float(np.ptp(energy)), 1e-6)
+        ax.fill_between(t, 0, 0.5 * (energy - energy.min()) / span, color="0.85", label="speech energy (scaled)")
+        reference = "opening_real" if kind == "self" else "opening_driver"
+        ax.plot(t, first.curves[reference], "k-", lw=2, label="real mouth on this speech")
+        for name, takes in results.items():
+            take = next(r for r in takes if r.take.kind == kind)
+            ax.plot(t, take.curves["opening_generated"], lw=1, label=name)
+        ax.set_title(f"{kind}: {first.take.target.clip_id} driven by {first.take.driver.clip_id}", fontsize=9)
+        ax.set_ylabel("lip gap / width")
+        ax.legend(fontsize=7, ncol=3, loc="upper right")
+    axes[-1].set_xlabel("seconds")
+    fig.tight_layout()
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=70)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
+
+
+def write_json(obj: dict, path: Path) -> Path:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, default=float))
+    os.replace(tmp, path)
+    return path
+
+
+def _thumb(crop: np.ndarray) -> np.ndarray:
+    """The lower face of an aligned crop, STRIP_WIDTH pixels wide."""
+    s = crop.shape[0]
+    top, bottom, left, right = (round(f * s) for f in STRIP_REGION)
+    height = round(STRIP_WIDTH * (bottom - top) / (right - left))
+    return cv2.resize(crop[top:bottom, left:right], (STRIP_WIDTH, height), interpolation=cv2.INTER_AREA)
+
+
+def _write_png(path: Path, rgb: np.ndarray) -> None:
+    ok, data = cv2.imencode(".png", np.ascontiguousarray(rgb[:, :, ::-1]))
+    if not ok:
+        raise OSError(f"cannot encode PNG for '{path}'")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data.tobytes())
+    os.replace(tmp, path)

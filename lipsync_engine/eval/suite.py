@@ -1,0 +1,122 @@
+"""`lipsync eval` end to end: every generator on the held-out clips, the render check, the written report."""
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from lipsync_engine.data.cache import CROP_SIZE, load_clips
+from lipsync_engine.errors import InputError, ModelError
+from lipsync_engine.eval.excerpt import cut_excerpt
+from lipsync_engine.eval.render_check import check_outside_mask
+from lipsync_engine.eval.report import (CROSS_COLUMNS, SELF_COLUMNS, markdown_table, write_json,
+                                        write_opening_plot, write_strip)
+from lipsync_engine.eval.runner import EvalConfig, TakeResult, cross_pairs, evaluate_generator, summarise
+from lipsync_engine.faces import FaceLandmarker
+from lipsync_engine.generator.base import Generator
+from lipsync_engine.generator.identity import IdentityGenerator
+from lipsync_engine.generator.loader import load_generator
+from lipsync_engine.sync.checkpoint import checkpoint_notes, load_sync_expert, DEFAULT_WEIGHTS
+
+BASELINES = ("identity", "mouth_frozen", "vad_control")
+RENDER_CHECK_SECONDS = 1.2
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    """One evaluation run."""
+
+    cache: Path  # dataset cache (lipsync build-dataset)
+    out: Path  # report folder: RESULTS.md, results.json, PNGs
+    generators: tuple[str, ...] = BASELINES + ("default",)  # names or weights paths, baselines first
+    quick: bool = False  # one clip per held-out speaker, 4 s takes
+    max_frames: int = 250  # frames per take when not quick
+    sync_weights: Path | None = None  # None: the shipped expert
+    render_check: bool = True  # also render through render_video and compare pixels outside the mask
+    provenance: dict[str, str] = field(default_factory=dict)  # machine, commit, command: printed in the report
+
+
+def run_suite(config: SuiteConfig, log: Callable[[str], None] = print) -> dict:
+    """Evaluate every generator, write the report into ``config.out``; returns the results dict."""
+    clips = load_clips(config.cache, "val", sync_ready=True)
+    if not clips:
+        raise InputError(f"no held-out clips in the cache '{config.cache}'; run `lipsync build-dataset` first")
+    expert = load_sync_expert(config.sync_weights)
+    eval_config = EvalConfig(max_frames=100 if config.quick else config.max_frames, one_clip_per_speaker=config.quick)
+    config.out.mkdir(parents=True, exist_ok=True)
+    takes: dict[str, list[TakeResult]] = {}
+    summaries: dict[str, dict[str, float]] = {}
+    skipped: dict[str, str] = {}
+    checks: dict[str, dict] = {}
+    with FaceLandmarker() as landmarker, tempfile.TemporaryDirectory(prefix="lipsync-eval-") as work:
+        for name in config.generators:
+            try:
+                generator = _generator(name)
+            except ModelError as exc:
+                skipped[name] = str(exc)
+                log(f"skip {name}: {exc}")
+                continue
+            log(f"evaluating {name} ...")
+            takes[name] = evaluate_generator(generator, clips, expert, landmarker, eval_config)
+            summaries[name] = summarise(takes[name])
+            if config.render_check:
+                checks[name] = _render_check(generator, clips, Path(work) / name.replace("/", "_"))
+                log(f"  render check: {checks[name]}")
+    if not takes:
+        raise ModelError(f"no generator could be evaluated: {skipped}")
+    write_strip(takes, "self", config.out / "strip_self.png")
+    write_strip(takes, "cross", config.out / "strip_cross.png")
+    write_opening_plot(takes, config.out / "mouth_opening.png")
+    results = {"summaries": summaries, "skipped": skipped, "render_check": checks,
+               "clips": [c.clip_id for c in clips], "quick": config.quick, "frames_per_take": eval_config.max_frames,
+               "per_take": {n: [{"kind": r.take.kind, "target": r.take.target.clip_id, "driver": r.take.driver.clip_id,
+                                 **r.metrics} for r in rs] for n, rs in takes.items()}}
+    write_json(results, config.out / "results.json")
+    _write_markdown(config, results, takes)
+    return results
+
+
+def _generator(name: str) -> Generator:
+    """The named generator; identity works at the cache's crop size so it reproduces the crops exactly."""
+    return IdentityGenerator(CROP_SIZE) if name == "identity" else load_generator(name)
+
+
+def _render_check(generator: Generator, clips: list, work: Path) -> dict:
+    """Outside-mask check through render_video: a lossless RGB excerpt of the first clip, another speaker's dub."""
+    target, driver = cross_pairs(clips)[0]
+    work.mkdir(parents=True, exist_ok=True)
+    video = cut_excerpt(target.meta["source_path"], work / "shot.mkv", RENDER_CHECK_SECONDS, "ffv1_rgb")
+    dub = cut_excerpt(driver.meta["source_path"], work / "dub.mp4", RENDER_CHECK_SECONDS)
+    return check_outside_mask(video, dub, generator, work).to_dict()
+
+
+def _write_markdown(config: SuiteConfig, results: dict, takes: dict[str, list[TakeResult]]) -> None:
+    weights = config.sync_weights or DEFAULT_WEIGHTS
+    notes = checkpoint_notes(weights)
+    lines = ["# lipsync evaluation results", ""]
+    lines += [f"- {k}: {v}" for k, v in config.provenance.items()]
+    lines += [f"- held-out clips ({len(results['clips'])}): {', '.join(results['clips'])}",
+              f"- frames per take: {results['frames_per_take']} ({'quick' if config.quick else 'full'} run); "
+              f"sync scored on speech frames only",
+              f"- sync expert: `{weights.name}`, validation {notes.get('validation', {})}", ""]
+    lines += ["## Self-reconstruction (clip's own audio drives its own frames)", "",
+              markdown_table(results["summaries"], SELF_COLUMNS), "",
+              "## Cross-dub (clip driven by another held-out speaker's speech)", "",
+              "Correlations compare with the real mouth of the speaker whose speech drives the take.", "",
+              markdown_table(results["summaries"], CROSS_COLUMNS), ""]
+    if results["render_check"]:
+        lines += ["## Pixels outside the blend mask (render_video, lossless RGB source)", "",
+                  "| generator | frames | edited frames | changed px outside | max diff outside | passed |",
+                  "|---|---|---|---|---|---|"]
+        for name, c in results["render_check"].items():
+            lines.append(f"| {name} | {c['frames']} | {c['edited_frames']} | {c['changed_outside']} | "
+                         f"{c['max_diff_outside']} | {'yes' if c['passed'] else 'NO'} |")
+        lines.append("")
+    for name, reason in results["skipped"].items():
+        lines.append(f"- skipped `{name}`: {reason}")
+    lines += ["", "![self strip](strip_self.png)", "", "![cross strip](strip_cross.png)", "",
+              "![mouth opening](mouth_opening.png)", ""]
+    tmp = config.out / "RESULTS.md.tmp"
+    tmp.write_text("\n".join(lines))
+    tmp.replace(config.out / "RESULTS.md")
