@@ -1,0 +1,76 @@
+"""`lipsync otio` end to end: a Resolve-shaped .otio file, the real daemon, takes on LipSync tracks."""
+from __future__ import annotations
+
+import av
+import opentimelineio as otio
+
+from lipsync_cli.main import main
+
+RT, TR = otio.opentime.RationalTime, otio.opentime.TimeRange
+
+
+def media_clip(path, start, duration, frames, rate=25):
+    ref = otio.schema.ExternalReference(target_url=str(path), available_range=TR(RT(0, rate), RT(frames, rate)))
+    return otio.schema.Clip(name=path.name, media_reference=ref, source_range=TR(RT(start, rate), RT(duration, rate)))
+
+
+def write_resolve_export(path, media_root, missing_media=False):
+    """Like Resolve's export: Resolve_OTIO metadata, start 01:00:00:00 at 25 fps, 'Video 1' / 'Audio 1'."""
+    timeline = otio.schema.Timeline(name="Dub reel", global_start_time=RT(90000, 25))
+    timeline.metadata["Resolve_OTIO"] = {"Resolve OTIO Meta Version": "1.0"}
+    video = otio.schema.Track(name="Video 1", kind=otio.schema.TrackKind.Video)
+    video.metadata["Resolve_OTIO"] = {"Locked": False}
+    video.append(media_clip(media_root / "shot.mp4", 5, 15, 25))
+    video.append(otio.schema.Gap(source_range=TR(RT(0, 25), RT(5, 25))))
+    video.append(media_clip(media_root / ("gone.mp4" if missing_media else "noface.mp4"), 0, 10, 10))
+    dub = otio.schema.Track(name="Dub DE", kind=otio.schema.TrackKind.Audio)
+    dub.metadata["Resolve_OTIO"] = {"Audio Type": "Mono", "Locked": False, "SoloOn": False}
+    dub.append(media_clip(media_root / "de.wav", 0, 50, 50))
+    timeline.tracks.extend([video, dub])
+    otio.adapters.write_to_file(timeline, str(path))
+    return path
+
+
+def frames_of(url):
+    with av.open(url) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def test_otio_renders_each_clip_onto_a_language_track(media_root, daemon_env, capsys):
+    work = media_root / "otio_e2e"
+    work.mkdir()
+    source = write_resolve_export(work / "reel.otio", media_root)
+    out = work / "reel.lipsync.otio"
+    assert main(["otio", str(source), "--out", str(out), "--output-dir", str(work / "takes")]) == 0
+    result = otio.adapters.read_from_file(str(out))
+    assert result.metadata["Resolve_OTIO"] == {"Resolve OTIO Meta Version": "1.0"}
+    assert result.global_start_time == RT(90000, 25)
+    assert [t.name for t in result.video_tracks()] == ["Video 1", "LipSync DE"]
+    clips = list(result.video_tracks()[1].find_clips())
+    assert [c.range_in_parent() for c in clips] == [TR(RT(0, 25), RT(15, 25)), TR(RT(20, 25), RT(10, 25))]
+    assert [frames_of(c.media_reference.target_url) for c in clips] == [15, 10]
+    meta = clips[1].metadata["lipsync"]
+    assert meta["language"] == "DE" and meta["model"] == "identity" and meta["job_id"]
+    assert meta["passthrough"][0]["reason"] == "no_face" and clips[1].markers  # the QA record travels along
+    assert not list((work / "takes").rglob(".lipsync_cuts/*"))  # intermediate cuts are removed
+
+
+def test_otio_reports_missing_media_and_still_writes_the_rest(media_root, daemon_env, capsys):
+    work = media_root / "otio_missing"
+    work.mkdir()
+    source = write_resolve_export(work / "reel.otio", media_root, missing_media=True)
+    out = work / "out.otio"
+    assert main(["otio", str(source), "--out", str(out), "--output-dir", str(work / "takes")]) == 1
+    assert "gone.mp4" in capsys.readouterr().err
+    clips = list(otio.adapters.read_from_file(str(out)).video_tracks()[1].find_clips())
+    assert [c.metadata["lipsync"]["source_clip"] for c in clips] == ["shot.mp4"]
+
+
+def test_otio_unreadable_timeline_is_one_clear_line(tmp_path, capsys):
+    bad = tmp_path / "bad.otio"
+    bad.write_text("{ this is not a timeline")
+    assert main(["otio", str(bad), "--out", str(tmp_path / "out.otio"), "--daemon", "127.0.0.1:9",
+                 "--token", "x" * 64]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lipsync: error: cannot read the timeline") and "Traceback" not in err
+    assert not (tmp_path / "out.otio").exists()
