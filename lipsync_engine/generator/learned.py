@@ -1,0 +1,144 @@
+"""The learned generator: audio -> mouth-motion code -> reference-driven renderer (see docs/model.md).
+
+``load_learned("default")`` loads ``lipsync_engine/weights/generator.safetensors``; any other name is
+the path of a weights file. The heavy renderer runs through an engine object
+(``lipsync_engine.engines.make_engine``: torch, ONNX Runtime, TensorRT or Triton).
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lipsync_engine.engines import RendererEngine, make_engine
+from lipsync_engine.errors import InputError, ModelError
+from lipsync_engine.generator.base import ActorProfile, ProfileSamples
+from lipsync_engine.model import actor
+from lipsync_engine.model.bundle import GeneratorBundle, load_bundle
+from lipsync_engine.model.mouth_shape import decode, mouth_shape, nose_anchor, repaint_mask, shape_map
+from lipsync_engine.model.renderer import build_renderer, renderer_example_inputs
+from lipsync_engine.model.retrieval import crossfade, reference_path
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "generator.safetensors"
+SMOOTH_S = 0.04  # Gaussian sigma (seconds) of the zero-phase smoothing of planned motion
+SPEECH_FADE_S = 0.06  # sigma (seconds) of the fade between speech and the closed rest mouth
+
+
+def load_learned(name: str, backend: str = "auto", device: str = "cpu", precision: str = "fp32") -> "LearnedGenerator":
+    """The learned generator from "default" or a weights path; ModelError when the weights are unusable."""
+    path = DEFAULT_WEIGHTS if name == "default" else Path(name)
+    if name == "default" and not path.is_file():
+        raise ModelError(f"the default generator weights are missing at '{path}'; reinstall lipsync or run `lipsync train`")
+    if precision == "fp16" and not str(device).startswith("cuda"):
+        precision = "fp32"  # fp16 convolutions are slow or missing on CPU
+    return LearnedGenerator(load_bundle(path), backend=backend, device=device, precision=precision)
+
+
+class LearnedGenerator:
+    """Implements generator.base.Generator; motion rows are [code (D), ref_a, ref_b, fade weight]."""
+
+    def __init__(self, bundle: GeneratorBundle, backend: str = "torch", device: str = "cpu",
+                 precision: str = "fp32") -> None:
+        self.bundle = bundle
+        self.name = bundle.config.name
+        self.crop_size = bundle.config.renderer.crop_size
+        self.engine = self._make_engine(bundle.renderer, backend, device, precision)
+        self.backend = self.engine.name
+        self._settings = (backend, device, precision)
+        self._tuned: tuple[int, RendererEngine] | None = None  # (id of the profile's state, its engine)
+
+    def _make_engine(self, module: torch.nn.Module, backend: str, device: str, precision: str) -> RendererEngine:
+        example = renderer_example_inputs(self.bundle.config.renderer, 1)
+        return make_engine(module, backend, device=device, precision=precision, example_inputs=example)
+
+    # -- profile -------------------------------------------------------------------------------
+    def build_profile(self, samples: ProfileSamples, source: str = "") -> ActorProfile:
+        """Reference index and rest mouth from aligned crops of the actor's footage (crop size S)."""
+        if samples.crops.shape[1:] != (self.crop_size, self.crop_size, 3):
+            raise InputError(
+                f"profile crops must be (M, {self.crop_size}, {self.crop_size}, 3), got {samples.crops.shape}"
+            )
+        data = actor.actor_data(samples.crops, samples.points, self.bundle.basis)
+        return ActorProfile(generator=self.name, data=data, source=source or f"{len(samples.crops)} frames")
+
+    def load_profile(self, path: str | Path) -> ActorProfile:
+        return actor.load_profile(path)
+
+    def save_profile(self, profile: ActorProfile, path: str | Path) -> str:
+        return actor.save_profile(profile, path)
+
+    # -- motion --------------------------------------------------------------------------------
+    def plan(self, mel: np.ndarray, speech: np.ndarray, fps: Fraction, profile: ActorProfile) -> np.ndarray:
+        """mel (N, 80, 20) float32, speech (N,) bool -> (N, D + 3) float32 motion, smooth in time."""
+        n = len(mel)
+        if n == 0:
+            return np.zeros((0, self.bundle.basis.shape[0] + 3), np.float32)
+        codes = self.predict_codes(mel)
+        rate = float(fps)
+        envelope = _gaussian_smooth(np.asarray(speech, dtype=np.float32)[:, None], SPEECH_FADE_S * rate)
+        codes = _gaussian_smooth(codes * np.clip(envelope, 0.0, 1.0), SMOOTH_S * rate)
+        refs = crossfade(reference_path(codes, profile.data["ref_codes"]))
+        return np.concatenate([codes, refs], axis=1).astype(np.float32)
+
+    def predict_codes(self, mel: np.ndarray, batch: int = 1024) -> np.ndarray:
+        """Unsmoothed codes (N, D) float32 of (N, 80, 20) mel windows, gain applied."""
+        out = []
+        motion = self.bundle.motion
+        with torch.inference_mode():
+            for i in range(0, len(mel), batch):
+                out.append(motion(torch.from_numpy(np.ascontiguousarray(mel[i:i + batch], np.float32))).numpy())
+        return np.concatenate(out) * self.bundle.gain[None, :]
+
+    # -- pixels --------------------------------------------------------------------------------
+    def render(self, crops: np.ndarray, points: np.ndarray, motion: np.ndarray, profile: ActorProfile) -> np.ndarray:
+        """crops (n, S, S, 3) uint8, points (n, 468, 2) crop px, motion (n, D + 3) -> (n, S, S, 3) uint8."""
+        if len(crops) == 0:
+            return crops.copy()
+        inputs = self.renderer_inputs(crops, points, motion, profile)
+        out = self.engine_for(profile)(inputs)
+        return (np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8).transpose(0, 2, 3, 1)
+
+    def renderer_inputs(
+        self, crops: np.ndarray, points: np.ndarray, motion: np.ndarray, profile: ActorProfile
+    ) -> dict[str, np.ndarray]:
+        """The renderer's named float32 inputs (see model/renderer.py) for a batch of target crops."""
+        s, top = self.crop_size, self.bundle.config.renderer.region_top
+        d = self.bundle.basis.shape[0]
+        wanted = decode(motion[:, :d], self.bundle.basis, actor.rest_of(profile), nose_anchor(points, s))
+        own = mouth_shape(points, s)
+        masks = np.stack([repaint_mask([o, w], s, top) for o, w in zip(own, wanted)])[:, None]
+        shapes = np.stack([shape_map(w, s) for w in wanted])
+        ref_crops = profile.data["ref_crops"]
+        a, b = motion[:, d].astype(np.int64), motion[:, d + 1].astype(np.int64)
+        fade = motion[:, d + 2, None, None, None]
+        reference = ref_crops[a].astype(np.float32) * (1.0 - fade) + ref_crops[b].astype(np.float32) * fade
+        return {
+            "target": crops.transpose(0, 3, 1, 2).astype(np.float32) / 255.0,
+            "mask": masks.astype(np.float32),
+            "shape": shapes.astype(np.float32),
+            "reference": reference.transpose(0, 3, 1, 2) / 255.0,
+        }
+
+    def engine_for(self, profile: ActorProfile) -> RendererEngine:
+        """The renderer engine for ``profile``: its fine-tuned renderer when it has one, else the generic."""
+        state = profile.data.get("renderer_state")
+        if not state:
+            return self.engine
+        if self._tuned is None or self._tuned[0] != id(state):
+            module = build_renderer(self.bundle.config.renderer)
+            module.load_state_dict(state)
+            self._tuned = (id(state), self._make_engine(module.eval(), *self._settings))
+        return self._tuned[1]
+
+
+def _gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Zero-phase Gaussian smoothing of (N, C) along axis 0 (edges reflected); sigma in frames."""
+    if sigma < 0.3 or len(x) < 2:
+        return x.astype(np.float32)
+    radius = int(np.ceil(3 * sigma))
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps /= taps.sum()
+    padded = np.pad(x, ((radius, radius), (0, 0)), mode="reflect" if len(x) > radius else "edge")
+    return np.stack([np.convolve(padded[:, c], taps, mode="valid") for c in range(x.shape[1])], axis=1).astype(np.float32)

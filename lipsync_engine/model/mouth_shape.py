@@ -1,0 +1,119 @@
+"""Mouth geometry shared by training and inference: the mouth-motion code, shape maps and repaint masks.
+
+Coordinates are aligned-crop coordinates divided by the crop side (so 0..1 across the crop, independent
+of S). A mouth shape is the (P, 2) array of ``MOUTH_POINTS``. Motion is the displacement of that shape
+from the actor's own closed rest shape, so it carries speech but not identity; the code is its
+projection on an uncentred PCA basis, so code 0 is the closed rest mouth.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from lipsync_engine.faces import topology
+
+JAW = (58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288)
+MOUTH_POINTS = topology.OUTER_LIPS + topology.INNER_LIPS + JAW
+_OUTER = slice(0, len(topology.OUTER_LIPS))
+_INNER = slice(_OUTER.stop, _OUTER.stop + len(topology.INNER_LIPS))
+_JAW = slice(_INNER.stop, _INNER.stop + len(JAW))
+NOSE_BASE = (2, 98, 327)  # under the nose: moves with the head, not with speech
+REST_QUANTILE = 0.15  # frames whose mouth opening is at most this quantile define the closed rest shape
+
+
+def mouth_shape(points: np.ndarray, crop_size: int) -> np.ndarray:
+    """(..., 468, 2) crop pixel landmarks -> (..., P, 2) float32 normalised mouth shape."""
+    return (np.asarray(points, dtype=np.float32)[..., MOUTH_POINTS, :] / crop_size).astype(np.float32)
+
+
+def nose_anchor(points: np.ndarray, crop_size: int) -> np.ndarray:
+    """(..., 468, 2) crop pixel landmarks -> (..., 2) float32 normalised point under the nose."""
+    return (np.asarray(points, dtype=np.float32)[..., NOSE_BASE, :].mean(axis=-2) / crop_size).astype(np.float32)
+
+
+def mouth_opening(shapes: np.ndarray) -> np.ndarray:
+    """(..., P, 2) shapes -> (...,) inner-lip gap (upper to lower lip centre), normalised units."""
+    inner = shapes[..., _INNER, :]
+    mid_upper, mid_lower = topology.INNER_LIPS.index(topology.UPPER_LIP_INNER), topology.INNER_LIPS.index(
+        topology.LOWER_LIP_INNER
+    )
+    return inner[..., mid_lower, 1] - inner[..., mid_upper, 1]
+
+
+@dataclass(frozen=True)
+class RestPose:
+    """An actor's closed rest mouth in normalised crop coordinates."""
+
+    shape: np.ndarray  # (P, 2) float32
+    anchor: np.ndarray  # (2,) float32 nose_anchor of the same frames
+
+
+def rest_pose(points: np.ndarray, crop_size: int) -> RestPose:
+    """The rest pose of (M, 468, 2) crop-pixel landmarks of one actor: mean over the most closed frames."""
+    shapes = mouth_shape(points, crop_size)
+    opening = mouth_opening(shapes)
+    closed = opening <= np.quantile(opening, REST_QUANTILE)
+    return RestPose(
+        shape=shapes[closed].mean(axis=0).astype(np.float32),
+        anchor=nose_anchor(points[closed], crop_size).mean(axis=0).astype(np.float32),
+    )
+
+
+def displacement(points: np.ndarray, rest: RestPose, crop_size: int) -> np.ndarray:
+    """(M, 468, 2) landmarks -> (M, 2P) float32 mouth displacement from ``rest``, head shift removed."""
+    shift = nose_anchor(points, crop_size) - rest.anchor
+    shapes = mouth_shape(points, crop_size) - rest.shape - shift[:, None, :]
+    return shapes.reshape(len(shapes), -1).astype(np.float32)
+
+
+def fit_basis(displacements: np.ndarray, dim: int) -> np.ndarray:
+    """Uncentred PCA of (M, 2P) displacements -> (dim, 2P) float32 orthonormal basis (rows)."""
+    _, _, vt = np.linalg.svd(displacements.astype(np.float64), full_matrices=False)
+    return vt[:dim].astype(np.float32)
+
+
+def encode(displacements: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """(M, 2P) displacements -> (M, D) codes."""
+    return (displacements @ basis.T).astype(np.float32)
+
+
+def decode(codes: np.ndarray, basis: np.ndarray, rest: RestPose, anchor: np.ndarray) -> np.ndarray:
+    """(M, D) codes + target nose anchors (M, 2) -> (M, P, 2) normalised mouth shapes."""
+    disp = (codes @ basis).reshape(len(codes), -1, 2)
+    return (rest.shape[None] + disp + (anchor - rest.anchor)[:, None, :]).astype(np.float32)
+
+
+def shape_map(shape: np.ndarray, crop_size: int) -> np.ndarray:
+    """(P, 2) normalised mouth shape -> (2, S, S) float32 in [0, 1]: lip and jaw contours, mouth opening."""
+    s = crop_size
+    pts = np.round(shape * s * 4).astype(np.int32)  # 2 fractional bits for cv2's sub-pixel drawing
+    thickness = max(1, round(s / 128))
+    contours = np.zeros((s, s), np.uint8)
+    cv2.polylines(contours, [pts[_OUTER]], True, 255, thickness, cv2.LINE_AA, shift=2)
+    cv2.polylines(contours, [pts[_INNER]], True, 255, thickness, cv2.LINE_AA, shift=2)
+    cv2.polylines(contours, [pts[_JAW]], False, 255, thickness, cv2.LINE_AA, shift=2)
+    opening = np.zeros((s, s), np.uint8)
+    cv2.fillPoly(opening, [pts[_INNER]], 255, cv2.LINE_AA, shift=2)
+    sigma = s / 192.0
+    maps = np.stack([contours, opening]).astype(np.float32) / 255.0
+    return np.stack([cv2.GaussianBlur(m, (0, 0), sigma) for m in maps])
+
+
+def repaint_mask(shapes: list[np.ndarray], crop_size: int, region_top: int) -> np.ndarray:
+    """Feathered (S, S) float32 mask in [0, 1] covering every given (P, 2) normalised mouth shape.
+
+    The hull of lips and jaw of all shapes (the target's own and the wanted one) is grown by 6% of S
+    below and beside, feathered, and faded to 0 at ``region_top`` so the renderer's region edge is unseen.
+    """
+    s = crop_size
+    pts = np.concatenate(shapes) * s
+    hull = cv2.convexHull(np.round(pts).astype(np.int32))
+    mask = np.zeros((s, s), np.uint8)
+    cv2.fillConvexPoly(mask, hull, 255)
+    grow = max(3, round(0.06 * s))
+    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    soft = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), grow / 2.0)
+    ramp = np.clip((np.arange(s, dtype=np.float32) - region_top) / max(1.0, grow), 0.0, 1.0)
+    return (soft * ramp[:, None]).astype(np.float32)
