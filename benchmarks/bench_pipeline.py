@@ -1,13 +1,15 @@
 """Speed of the identity render pipeline against a plain decode + encode of the same clip.
 
-Run from the repo root:  python benchmarks/bench_pipeline.py [--sizes 1080p 4k] [--repeats 2] [--codec h264]
+Run from the repo root (shared/ beside it):
+    python benchmarks/bench_pipeline.py [--sizes 1080p 4k] [--seconds 3] [--repeats 2] [--codec h264]
 
-The source is the built-in demo shot (3 s, 450x450, 25 fps) upscaled onto a 1920x1080 or 3840x2160
-canvas (the face fills the height, as in a close-up) and encoded with libx264 CRF 18. For each size the
-plain transcode (benchmarks/bench_transcode.py: decode, then encode with the take's codec settings) and
-render_video with the identity generator run alternately ``--repeats`` times; the fastest run of each
-counts, since the machine may be shared. Prints frames per second, the seconds spent tracking and
-rendering, and the ratio pipeline / transcode (target <= 1.5 on CPU). Results go in RESULTS.md.
+The clips are those of benchmarks/bench_transcode.py (a real talking-face clip scaled to 1920x1080 /
+3840x2160, libx264 CRF 18). For each size the two transcode floors (``media``: read_frames ->
+VideoWriter, the I/O every render pays; ``native``: YUV straight to the same encoder) and render_video
+with the identity generator run alternately ``--repeats`` times; the fastest run of each counts (the
+machine may be shared). Prints frames per second, the seconds spent tracking (pass 1) and rendering
+(pass 2), and the pipeline's ratio to each floor. Target: ratio to the media floor <= 1.5 on CPU.
+Results are recorded in benchmarks/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -18,82 +20,53 @@ import tempfile
 import time
 from pathlib import Path
 
-import av
-import cv2
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_transcode import transcode_floor  # noqa: E402
+from bench_transcode import SIZES, SUFFIX, make_source, transcode_floor  # noqa: E402
 
 from lipsync_engine import Progress, RenderOptions, load_generator, render_video  # noqa: E402
-from lipsync_engine.demo import DEMO_AUDIO, DEMO_VIDEO  # noqa: E402
-
-SIZES = {"1080p": (1920, 1080), "4k": (3840, 2160)}
-
-
-def make_source(size: tuple[int, int], out: Path) -> Path:
-    """The demo shot on a ``size`` canvas, face scaled to the full height, libx264 CRF 18 yuv420p."""
-    width, height = size
-    with av.open(str(DEMO_VIDEO)) as src, av.open(str(out), "w") as dst:
-        stream = dst.add_stream("libx264", rate=25, options={"crf": "18", "preset": "fast"})
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        canvas = np.full((height, width, 3), (40, 60, 50), np.uint8)
-        x0 = (width - height) // 2
-        for i, frame in enumerate(src.decode(video=0)):
-            canvas[:, x0:x0 + height] = cv2.resize(frame.to_ndarray(format="rgb24"), (height, height),
-                                                   interpolation=cv2.INTER_CUBIC)
-            new = av.VideoFrame.from_ndarray(canvas, format="rgb24")
-            new.pts = i
-            dst.mux(stream.encode(new))
-        dst.mux(stream.encode(None))
-    return out
+from lipsync_engine.demo import DEMO_AUDIO  # noqa: E402
 
 
 def time_pipeline(source: Path, out: Path, options: RenderOptions) -> tuple[float, float, int]:
     """(total seconds, seconds until the render stage began, frames) of one identity render."""
-    first_render: list[float] = []
+    render_began: list[float] = []
 
     def progress(event: Progress) -> None:
-        if event.stage == "render" and not first_render:
-            first_render.append(time.perf_counter())
+        if event.stage == "render" and not render_began:
+            render_began.append(time.perf_counter())
 
     start = time.perf_counter()
     report = render_video(source, DEMO_AUDIO, out, load_generator("identity"), options, progress=progress)
     total = time.perf_counter() - start
-    return total, (first_render[0] - start) if first_render else total, report.frames
+    return total, (render_began[0] if render_began else time.perf_counter()) - start, report.frames
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["1080p", "4k"])
+    parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--codec", default="h264", choices=["h264", "h265", "prores", "ffv1"])
+    parser.add_argument("--codec", default="h264", choices=sorted(SUFFIX))
     args = parser.parse_args()
     options = RenderOptions(codec=args.codec)
-    suffix = ".mov" if args.codec == "prores" else ".mkv" if args.codec == "ffv1" else ".mp4"
-    print(f"machine: {platform.machine()} {platform.processor() or ''}, {_cores()} cores, Python {platform.python_version()}")
-    print(f"codec {args.codec}, best of {args.repeats}")
-    print(f"{'size':>6} {'frames':>6} {'transcode s':>11} {'fps':>6} {'pipeline s':>10} {'fps':>6} "
-          f"{'track s':>7} {'render s':>8} {'ratio':>6}")
+    print(f"machine: {platform.machine()}, {_cores()} cores, Python {platform.python_version()}; "
+          f"codec {args.codec}; best of {args.repeats}")
+    print(f"{'size':>6} {'frames':>6} {'native fps':>10} {'media fps':>9} {'pipeline fps':>12} "
+          f"{'track s':>7} {'render s':>8} {'x media':>7} {'x native':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sizes:
-            source = make_source(SIZES[name], Path(tmp) / f"{name}.mp4")
-            floors, runs = [], []
+            source = make_source(SIZES[name], args.seconds, Path(tmp) / f"{name}.mp4")
+            native, media, runs = [], [], []
             for _ in range(args.repeats):
-                floors.append(_timed(lambda: transcode_floor(source, args.codec)))
-                runs.append(time_pipeline(source, Path(tmp) / f"take{suffix}", options))
-            floor = min(floors)
+                native.append(transcode_floor(source, args.codec, native=True))
+                media.append(transcode_floor(source, args.codec))
+                runs.append(time_pipeline(source, Path(tmp) / f"take{SUFFIX[args.codec]}", options))
             total, tracked, frames = min(runs)
-            print(f"{name:>6} {frames:>6} {floor:>11.2f} {frames / floor:>6.2f} {total:>10.2f} {frames / total:>6.2f} "
-                  f"{tracked:>7.2f} {total - tracked:>8.2f} {total / floor:>6.2f}")
+            print(f"{name:>6} {frames:>6} {frames / min(native):>10.2f} {frames / min(media):>9.2f} "
+                  f"{frames / total:>12.2f} {tracked:>7.2f} {total - tracked:>8.2f} "
+                  f"{total / min(media):>7.2f} {total / min(native):>8.2f}", flush=True)
     return 0
-
-
-def _timed(work) -> float:
-    start = time.perf_counter()
-    work()
-    return time.perf_counter() - start
 
 
 def _cores() -> int:

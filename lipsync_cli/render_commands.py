@@ -69,12 +69,14 @@ def _add_generator_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--weights", help="a generator weights file to use instead of the shipped ones")
     parser.add_argument("--backend", default="auto", help="engine of the heavy part: auto, torch, onnx, tensorrt, triton")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "fp16"], help="of the heavy part (fp16: GPU)")
 
 
 def _generator(args: argparse.Namespace):
     from lipsync_engine import load_generator
 
-    return load_generator(args.weights or args.generator, backend=args.backend, device=args.device)
+    return load_generator(args.weights or args.generator, backend=args.backend, device=args.device,
+                          precision=args.precision)
 
 
 def _frame(args: argparse.Namespace) -> int:

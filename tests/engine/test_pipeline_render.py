@@ -210,3 +210,11 @@ def test_rotated_source_gives_an_upright_take(media, identity, tmp_path):
     assert (report.width, report.height) == (take.width, take.height) == (360, 288)
     assert take.rotation == 0 and report.passthrough == []
     assert all(np.array_equal(a, b) for a, b in zip(decoded(out), upright))
+
+
+def test_ten_bit_prores_shot_keeps_its_depth(media, identity, tmp_path):
+    shot = make_video(tmp_path / "deep.mov", clip_frames(FACE_CLIP, 0.0, 4), codec="prores_ks", pix_fmt="yuv422p10le")
+    out = tmp_path / "deep_take.mov"
+    render_video(shot, media["dub8"], out, identity, RenderOptions(codec="prores"))
+    source, take = probe_video(shot), probe_video(out)
+    assert (take.frame_count, take.bit_depth, take.pix_fmt) == (4, 10, source.pix_fmt)
