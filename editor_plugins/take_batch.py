@@ -54,6 +54,16 @@ def read_batch(path: Path) -> list[TakeRequest]:
         raise InputError(f"take batch '{path}' is unusable ({exc}); the Resolve script writes it, run it again") from exc
 
 
+def _cut_paths(request: TakeRequest) -> tuple[Path, Path]:
+    cuts = request.output.parent / ".lipsync_cuts"
+    return cuts / f"{request.request_id}.mkv", cuts / f"{request.request_id}.wav"
+
+
+def _remove_cuts(request: TakeRequest) -> None:
+    for cut in _cut_paths(request):
+        cut.unlink(missing_ok=True)
+
+
 def _manifest(request: TakeRequest) -> dict:
     """The daemon job of ``request``: cut inputs, then a lipsync.job/1 manifest with a digest in its id."""
     rate = video_rate(request.video)
@@ -63,9 +73,9 @@ def _manifest(request: TakeRequest) -> dict:
         start_s, duration_s = request.source_seconds or (0.0, 0.0)
         start = round(start_s * rate)
         end = start + round(duration_s * rate)
-    cuts = request.output.parent / ".lipsync_cuts"
-    video = cut_video(request.video, start, end, cuts / f"{request.request_id}.mkv")
-    audio = cut_audio(request.audio, request.audio_start_s, float((end - start) / rate), cuts / f"{request.request_id}.wav")
+    video_cut, audio_cut = _cut_paths(request)
+    video = cut_video(request.video, start, end, video_cut)
+    audio = cut_audio(request.audio, request.audio_start_s, float((end - start) / rate), audio_cut)
     manifest = {"schema": "lipsync.job/1", "video": str(video), "audio": str(audio), "output": str(request.output),
                 "settings": dict(request.settings), "labels": {k: str(v) for k, v in request.labels.items()}}
     digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:10]
@@ -93,21 +103,23 @@ def render_takes(client: LipsyncClient, requests: list[TakeRequest], on_event: E
     A take whose inputs are unusable (missing media, dub shorter than the clip) fails alone; a daemon
     that cannot be reached raises ClientError for the whole batch.
     """
-    submitted: list[tuple[TakeRequest, pb.Job | None, dict | None, dict | None]] = []
+    submitted: list[tuple[TakeRequest, pb.Job | None, dict | None]] = []
     for request in requests:
         try:
-            manifest = _manifest(request)
-            submitted.append((request, client.submit_manifest(manifest), manifest, None))
+            submitted.append((request, client.submit_manifest(_manifest(request)), None))
+            continue
         except InputError as exc:
-            submitted.append((request, None, None, _result(request, None, ("INVALID_ARGUMENT", str(exc)))))
+            refused = _result(request, None, ("INVALID_ARGUMENT", str(exc)))
         except ClientError as exc:
+            _remove_cuts(request)
             if exc.code in ("UNAVAILABLE", "UNAUTHENTICATED", "DEADLINE_EXCEEDED"):
                 raise
-            submitted.append((request, None, None, _result(request, None, (exc.code, str(exc)))))
-        if submitted[-1][3] is not None:
-            on_event(submitted[-1][3])
+            refused = _result(request, None, (exc.code, str(exc)))
+        _remove_cuts(request)
+        submitted.append((request, None, refused))
+        on_event(refused)
     results = []
-    for request, job, manifest, refused in submitted:
+    for request, job, refused in submitted:
         if refused is not None:
             results.append(refused)
             continue
@@ -116,8 +128,7 @@ def render_takes(client: LipsyncClient, requests: list[TakeRequest], on_event: E
                       "stage": job.progress.stage, "frames_done": job.progress.frames_done,
                       "frames_total": job.progress.frames_total})
         result = _result(request, job)
-        for cut in (manifest["video"], manifest["audio"]):
-            Path(cut).unlink(missing_ok=True)
+        _remove_cuts(request)
         on_event(result)
         results.append(result)
     return results

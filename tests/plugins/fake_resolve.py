@@ -22,7 +22,7 @@ import os
 
 import av
 
-from fake_resolve_items import FakeTimelineItem, ResolveObject, is_int_frame
+from fake_resolve_items import FakeTimelineItem, MarkerHolder, ResolveObject, is_int_frame
 
 _ids = itertools.count(1)
 
@@ -50,7 +50,7 @@ def _timecode_to_frames(tc: str, fps: int) -> int:
     return ((h * 60 + m) * 60 + s) * fps + f
 
 
-class FakeMediaPoolItem(ResolveObject):
+class FakeMediaPoolItem(MarkerHolder):
     """A clip in the media pool: a file with its own fps and frame count."""
 
     def __init__(self, path: str, fps: str = "24", frames: int = 240, clip_type: str = "Video + Audio",
@@ -59,7 +59,6 @@ class FakeMediaPoolItem(ResolveObject):
         self._props = {"File Path": path, "FPS": fps, "Frames": str(frames), "Type": clip_type,
                        "Clip Name": os.path.basename(path), "Start TC": start_tc}
         self._metadata: dict = {}
-        self._markers: dict = {}
 
     def GetName(self):
         return self._props["Clip Name"]
@@ -87,16 +86,6 @@ class FakeMediaPoolItem(ResolveObject):
         self._metadata.update(pairs)
         return True
 
-    def AddMarker(self, frameId, color, name, note, duration, customData=""):
-        if frameId in self._markers or not is_int_frame(frameId):
-            return False
-        self._markers[float(frameId)] = {"color": color, "duration": float(duration), "note": note,
-                                         "name": name, "customData": customData}
-        return True
-
-    def GetMarkers(self):
-        return dict(self._markers)
-
     @property
     def frames(self) -> int:
         return int(self._props["Frames"])
@@ -120,7 +109,7 @@ class FakeFolder(ResolveObject):
         return list(self.subfolders)
 
 
-class FakeTimeline(ResolveObject):
+class FakeTimeline(MarkerHolder):
     """A timeline with absolute record frames; timeline markers are relative to its start."""
 
     def __init__(self, name: str, fps: int = 24, start_tc: str = "01:00:00:00", video_tracks: int = 1,
@@ -132,7 +121,6 @@ class FakeTimeline(ResolveObject):
                         "audio": [["Audio %d" % (i + 1), []] for i in range(audio_tracks)],
                         "subtitle": []}
         self._locked: set = set()
-        self._markers: dict = {}
         self.mark_in_out: dict = {}
         self.flaky_delete = False
         self._delete_attempted = False
@@ -213,16 +201,6 @@ class FakeTimeline(ResolveObject):
                 if item in track[1]:
                     track[1].remove(item)
         return True
-
-    def AddMarker(self, frameId, color, name, note, duration, customData=""):
-        if float(frameId) in self._markers or not is_int_frame(frameId):
-            return False
-        self._markers[float(frameId)] = {"color": color, "duration": float(duration), "note": note,
-                                         "name": name, "customData": customData}
-        return True
-
-    def GetMarkers(self):
-        return dict(self._markers)
 
     # --- used by the media pool --------------------------------------------------------------------
     def place(self, mpi, start, end, record, track_type, track_index):

@@ -22,7 +22,25 @@ class ResolveObject:
         return lambda *args, **kwargs: None
 
 
-class FakeTimelineItem(ResolveObject):
+class MarkerHolder(ResolveObject):
+    """Markers keyed by float frame; one marker per frame; integral frames only."""
+
+    def _marker_frame_ok(self, frame) -> bool:
+        return True
+
+    def AddMarker(self, frameId, color, name, note, duration, customData=""):
+        markers = self.__dict__.setdefault("_markers", {})
+        if not is_int_frame(frameId) or float(frameId) in markers or not self._marker_frame_ok(frameId):
+            return False
+        markers[float(frameId)] = {"color": color, "duration": float(duration), "note": note, "name": name,
+                                   "customData": customData}
+        return True
+
+    def GetMarkers(self):
+        return dict(self.__dict__.get("_markers", {}))
+
+
+class FakeTimelineItem(MarkerHolder):
     """A clip on a timeline track: absolute record frames [start, end), source frames in media fps."""
 
     def __init__(self, timeline, mpi, source_start: int, source_end: int, record: int, track_type: str,
@@ -33,7 +51,6 @@ class FakeTimelineItem(ResolveObject):
         self._record = record
         self._track = [track_type, track_index]
         self._uid = "item-%d" % uid
-        self._markers: dict = {}
         self._colour = ""
         self._takes: list = []  # [(mpi, start, end)] once the item is a take selector
         self._selected = 0
@@ -81,17 +98,8 @@ class FakeTimelineItem(ResolveObject):
     def GetTrackTypeAndIndex(self):
         return list(self._track)
 
-    def AddMarker(self, frameId, color, name, note, duration, customData=""):
-        if float(frameId) in self._markers or not is_int_frame(frameId):
-            return False
-        if not 0 <= frameId < self.GetDuration():
-            return False
-        self._markers[float(frameId)] = {"color": color, "duration": float(duration), "note": note,
-                                         "name": name, "customData": customData}
-        return True
-
-    def GetMarkers(self):
-        return dict(self._markers)
+    def _marker_frame_ok(self, frame) -> bool:
+        return 0 <= frame < self.GetDuration()  # item markers count from the item's first frame
 
     def SetClipColor(self, colour):
         if colour not in CLIP_COLOURS:
