@@ -10,7 +10,7 @@ import pytest
 from media_factory import make_audio, make_video, pattern_frames, speech_like
 
 from lipsync_engine.audio import load_audio
-from lipsync_engine.errors import InputError
+from lipsync_engine.errors import InputError, MediaError
 from lipsync_engine.media import VideoInfo, VideoWriter, probe_video, read_frames
 from lipsync_engine.options import RenderOptions
 
@@ -151,3 +151,28 @@ def test_bad_frames_refused(tmp_path: Path) -> None:
         writer.write(np.zeros((48, 64, 3), np.uint8), Fraction(1, 25))
         with pytest.raises(InputError, match="not after the previous frame"):
             writer.write(np.zeros((48, 64, 3), np.uint8), Fraction(0))
+
+
+def test_sub_range_take_starts_its_dub_at_the_first_frame(tmp_path: Path) -> None:
+    src = make_video(tmp_path / "src.mp4", pattern_frames(25, 64, 48))
+    info = probe_video(src)
+    with VideoWriter(tmp_path / "take.mov", info) as writer:
+        for frame in read_frames(src, info):
+            if frame.index >= 10:  # a render of frames 10-24 only
+                writer.write(frame.rgb, frame.pts)
+        writer.finish(speech_like(0.6))
+    with av.open(str(tmp_path / "take.mov")) as take:
+        video, audio = take.streams.video[0], take.streams.audio[0]
+        assert float(video.start_time * video.time_base) == pytest.approx(0.4)
+        assert float(audio.start_time * audio.time_base) == pytest.approx(0.4, abs=0.025)  # AAC priming aside
+
+
+def test_failure_in_finish_leaves_nothing(tmp_path: Path) -> None:
+    src = make_video(tmp_path / "src.mp4", pattern_frames(3, 64, 48))  # no audio stream
+    info = probe_video(src)
+    with pytest.raises(MediaError, match="no audio stream"):
+        with VideoWriter(tmp_path / "take.mp4", info) as writer:
+            for frame in read_frames(src, info):
+                writer.write(frame.rgb, frame.pts)
+            writer.finish(original_audio_from=src)
+    assert sorted(tmp_path.iterdir()) == [src]
