@@ -4,14 +4,15 @@ Prints, per backend available here (and per precision it supports):
 
 - generator-only crops/s: the renderer engine alone on random inputs at the generator's crop size
   (the same at every video resolution; the crop is aligned to S x S before the network);
-- end-to-end fps of ``lipsync_engine.render_video`` on a shot at 1080p and 4K (face tracking,
-  generation, blend, encode), with a fresh face track and with the track cached (a second language);
-  the ``identity`` generator's row is the pipeline without a network, its overhead alone;
-- the ratio of end-to-end time to a plain decode + encode of the same shot with the same codec
-  settings (``benchmarks/bench_transcode.py: transcode_floor``).
+- end-to-end fps of ``lipsync_engine.render_video`` at 1080p and 4K (face tracking, generation,
+  blend, encode) with the ratio to a plain decode + encode of the same shot with the same codec
+  settings (``bench_transcode.transcode_floor``). Rows: ``identity`` (the pipeline without a
+  network: its overhead alone); ``renderer`` (the renderer engine in the loop on every face crop,
+  through ``EngineGenerator`` below: the network's real cost without the learned generator's
+  input preparation); ``learned`` (the shipped generator, when its weights and backend load).
 
-The shots are the built-in demo shot (450 x 450, 25 fps) scaled into a 16:9 frame over a blurred
-background, ``--seconds`` long. Run::
+The shots are bench_transcode's: a real talking-face clip from ../shared/data scaled to the size.
+Run from the repo root::
 
     python benchmarks/bench_engines.py                      # CPU, 1080p + 4K, every available backend
     python benchmarks/bench_engines.py --device cuda --sizes 4k --precisions fp16
@@ -24,39 +25,47 @@ import statistics
 import sys
 import tempfile
 import time
+from fractions import Fraction
 from pathlib import Path
 
-import av
-import cv2
 import numpy as np
 import torch
 
-from lipsync_engine.engines import PRECISIONS, available_backends, make_engine
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-SIZES = {"1080p": (1920, 1080), "4k": (3840, 2160)}
-FPS = 25
+from bench_transcode import SIZES, SUFFIX, make_source, transcode_floor  # noqa: E402
+
+from lipsync_engine import LipsyncError, RenderOptions, load_generator, render_video  # noqa: E402
+from lipsync_engine.demo import DEMO_AUDIO  # noqa: E402
+from lipsync_engine.engines import PRECISIONS, available_backends, make_engine  # noqa: E402
+from lipsync_engine.generator.base import ActorProfile, ProfileSamples  # noqa: E402
 
 
-def make_shot(out: Path, size: tuple[int, int], seconds: float) -> Path:
-    """The demo shot scaled to the frame height, centred on a blurred copy of itself; H.264 CRF 18."""
-    from lipsync_engine.demo import DEMO_VIDEO
+class EngineGenerator:
+    """A Generator whose render() runs the renderer engine on each crop (target and reference = the
+    crop, mask = the lower half, shape = zeros): the pipeline with the network's real cost."""
 
-    width, height = size
-    with av.open(str(DEMO_VIDEO)) as source:
-        frames = [f.to_ndarray(format="rgb24") for f in source.decode(video=0)]
-    with av.open(str(out), "w") as container:
-        stream = container.add_stream("libx264", rate=FPS, options={"crf": "18", "preset": "veryfast"})
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for index in range(int(seconds * FPS)):
-            face = cv2.resize(frames[index % len(frames)], (height, height), interpolation=cv2.INTER_CUBIC)
-            canvas = cv2.resize(cv2.resize(face, (32, 18), interpolation=cv2.INTER_AREA), (width, height))
-            left = (width - height) // 2
-            canvas[:, left : left + height] = face
-            for packet in stream.encode(av.VideoFrame.from_ndarray(canvas, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return out
+    name = "renderer-bench"
+
+    def __init__(self, engine, crop_size: int, shape_channels: int, references: int) -> None:
+        self.engine, self.crop_size, self.backend = engine, crop_size, engine.name
+        self._shape_channels, self._references = shape_channels, references
+
+    def build_profile(self, samples: ProfileSamples) -> ActorProfile:
+        return ActorProfile(generator=self.name, data={})
+
+    def plan(self, mel: np.ndarray, speech: np.ndarray, fps: Fraction, profile: ActorProfile) -> np.ndarray:
+        return np.zeros((len(mel), 1), np.float32)
+
+    def render(self, crops: np.ndarray, points: np.ndarray, motion: np.ndarray, profile: ActorProfile) -> np.ndarray:
+        n, s = len(crops), self.crop_size
+        target = crops.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+        mask = np.zeros((n, 1, s, s), np.float32)
+        mask[:, :, s // 2 :] = 1.0
+        inputs = {"target": target, "mask": mask, "shape": np.zeros((n, self._shape_channels, s, s), np.float32),
+                  "reference": np.tile(target, (1, self._references, 1, 1))}
+        out = self.engine(inputs)
+        return (np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8).transpose(0, 2, 3, 1)
 
 
 def engine_speed(engine, inputs: dict[str, np.ndarray], min_seconds: float) -> float:
@@ -72,20 +81,19 @@ def engine_speed(engine, inputs: dict[str, np.ndarray], min_seconds: float) -> f
 
 
 def renderer_for(weights: str):
-    """(renderer module, example input factory): the weights file's, or the default config's when absent
-    (speed does not depend on the weights' values)."""
-    from lipsync_engine.model import RendererConfig, build_renderer, renderer_example_inputs
+    """(renderer module, its RendererConfig, "trained"/"random init"): the weights file's renderer, or
+    the default architecture when the weights do not load (speed does not depend on weight values)."""
+    from lipsync_engine.model import RendererConfig, build_renderer
 
     try:
         from lipsync_engine.generator.learned import DEFAULT_WEIGHTS
         from lipsync_engine.model.bundle import load_bundle
 
         bundle = load_bundle(DEFAULT_WEIGHTS if weights == "default" else Path(weights))
-        return bundle.renderer, lambda batch: renderer_example_inputs(bundle.config.renderer, batch), "trained"
-    except Exception as exc:  # missing weights or model code: time the architecture with random weights
+        return bundle.renderer, bundle.config.renderer, "trained"
+    except (LipsyncError, ImportError) as exc:
         print(f"(weights '{weights}' not loaded: {exc}; timing the default architecture)", file=sys.stderr)
-        config = RendererConfig()
-        return build_renderer(config).eval(), lambda batch: renderer_example_inputs(config, batch), "random init"
+        return build_renderer(RendererConfig()).eval(), RendererConfig(), "random init"
 
 
 def combos(device: str, backends: list[str], precisions: list[str]) -> list[tuple[str, str]]:
@@ -95,47 +103,58 @@ def combos(device: str, backends: list[str], precisions: list[str]) -> list[tupl
             if not (b == "onnx" and p == "fp16")]
 
 
-def bench_engines(args, cache_dir: Path) -> None:
-    model, example, weights_kind = renderer_for(args.weights)
-    crop = example(1)["target"].shape[-1]
-    print(f"\n### Generator only: renderer {crop}x{crop} ({weights_kind} weights), batch {args.batch}\n")
+def bench_engines(args, model, config, weights_kind: str, cache_dir: Path) -> dict:
+    """Print crops/s per (backend, precision); return the engines for the end-to-end runs."""
+    from lipsync_engine.model import renderer_example_inputs
+
+    s = config.crop_size
+    print(f"\n### Generator only: renderer {s}x{s} ({weights_kind} weights), batch {args.batch}\n")
     print("| backend | precision | device | crops/s |\n|---|---|---|---|")
-    inputs = {name: t.numpy() for name, t in example(args.batch).items()}
+    inputs = {name: t.numpy() for name, t in renderer_example_inputs(config, args.batch).items()}
+    engines = {}
     for backend, precision in combos(args.device, args.backends, args.precisions):
         engine = make_engine(model, backend, device=args.device, precision=precision,
-                             example_inputs=example(1), cache_dir=cache_dir, max_batch=max(args.batch, 8))
+                             example_inputs=renderer_example_inputs(config, 1), cache_dir=cache_dir,
+                             max_batch=max(args.batch, 8))
         rate = engine_speed(engine, inputs, args.min_seconds)
         print(f"| {engine.name} | {engine.precision} | {engine.device} | {rate:.1f} |", flush=True)
+        engines[backend, precision] = engine
+    return engines
 
 
-def bench_end_to_end(args, work: Path) -> None:
-    from lipsync_engine import RenderOptions, load_generator, render_video
-    from lipsync_engine.demo import DEMO_AUDIO
+def generators(args, engines: dict, config):
+    """(row label, precision, generator or the reason it is unavailable) for the end-to-end table."""
+    yield "identity", "-", load_generator("identity")
+    for (backend, precision), engine in engines.items():
+        yield "renderer", precision, EngineGenerator(engine, config.crop_size, config.shape_channels,
+                                                     config.references)
+    for backend, precision in engines:
+        try:
+            yield "learned", precision, load_generator(args.weights, backend=backend, device=args.device,
+                                                       precision=precision)
+        except LipsyncError as exc:
+            yield "learned", precision, f"{backend}: {exc}"
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_transcode import transcode_floor
 
+def bench_end_to_end(args, engines: dict, config, work: Path) -> None:
     options = RenderOptions(codec=args.codec, batch_size=args.batch)
-    print(f"\n### End to end: {args.seconds:g} s shots at {FPS} fps, codec {args.codec}, batch {args.batch}\n")
-    print("| size | backend | precision | fps (fresh track) | fps (cached track) | transcode fps "
-          "| ratio fresh | ratio cached |\n|---|---|---|---|---|---|---|---|")
+    print(f"\n### End to end: {args.seconds:g} s shots at 25 fps, codec {args.codec}, batch {args.batch}\n")
+    print("| size | generator | backend | precision | fps | transcode fps | ratio to transcode |\n"
+          "|---|---|---|---|---|---|---|")
     for size_name in args.sizes:
-        shot = make_shot(work / f"shot_{size_name}.mp4", SIZES[size_name], args.seconds)
-        frames = int(args.seconds * FPS)
-        floor_s = transcode_floor(shot, args.codec)
-        runs = [("identity", "-")] + combos(args.device, args.backends, args.precisions)
-        for backend, precision in runs:  # identity: the pipeline without a network (its overhead alone)
-            generator = (load_generator("identity") if backend == "identity" else
-                         load_generator(args.weights, backend=backend, device=args.device, precision=precision))
-            track = work / f"track_{size_name}_{backend}_{precision}.npz"
-            seconds = []
-            for _ in ("fresh", "cached"):
+        shot = make_source(SIZES[size_name], args.seconds, work / f"shot_{size_name}.mp4")
+        floor_s = min(transcode_floor(shot, args.codec) for _ in range(args.repeats))
+        for label, precision, generator in generators(args, engines, config):
+            if isinstance(generator, str):
+                print(f"| {size_name} | {label} | n/a | {precision} | not run: {generator} | | |", flush=True)
+                continue
+            best, frames = float("inf"), 0
+            for _ in range(args.repeats):
                 tick = time.perf_counter()
-                render_video(shot, DEMO_AUDIO, work / "take.mp4", generator, options, track=track)
-                seconds.append(time.perf_counter() - tick)
-            print(f"| {size_name} | {generator.backend} | {precision} | {frames / seconds[0]:.2f} | "
-                  f"{frames / seconds[1]:.2f} | {frames / floor_s:.1f} | {seconds[0] / floor_s:.1f}x | "
-                  f"{seconds[1] / floor_s:.1f}x |", flush=True)
+                frames = render_video(shot, DEMO_AUDIO, work / f"take{SUFFIX[args.codec]}", generator, options).frames
+                best = min(best, time.perf_counter() - tick)
+            print(f"| {size_name} | {label} | {generator.backend} | {precision} | {frames / best:.2f} | "
+                  f"{frames / floor_s:.2f} | {best / floor_s:.2f}x |", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,20 +163,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", nargs="+", default=["torch", "onnx", "tensorrt"])
     parser.add_argument("--precisions", nargs="+", default=list(PRECISIONS), choices=PRECISIONS)
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
-    parser.add_argument("--seconds", type=float, default=2.0, help="length of the benchmark shots")
     parser.add_argument("--batch", type=int, default=8, help="crops per generator call")
-    parser.add_argument("--codec", default="h264")
+    parser.add_argument("--codec", default="h264", choices=sorted(SUFFIX))
+    parser.add_argument("--seconds", type=float, default=2.0, help="length of the benchmark shots")
     parser.add_argument("--weights", default="default")
+    parser.add_argument("--repeats", type=int, default=1, help="end-to-end runs per row; the fastest counts")
     parser.add_argument("--min-seconds", type=float, default=3.0, help="timing window per engine")
     parser.add_argument("--skip-e2e", action="store_true", help="generator-only numbers")
     args = parser.parse_args(argv)
     gpu = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "none"
-    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
-          f"GPU {gpu}; torch {torch.__version__}")
+    print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, GPU {gpu}; "
+          f"torch {torch.__version__}")
+    model, config, weights_kind = renderer_for(args.weights)
     with tempfile.TemporaryDirectory(prefix="bench-engines-") as work:
-        bench_engines(args, Path(work))
+        engines = bench_engines(args, model, config, weights_kind, Path(work))
         if not args.skip_e2e:
-            bench_end_to_end(args, Path(work))
+            bench_end_to_end(args, engines, config, Path(work))
     return 0
 
 
