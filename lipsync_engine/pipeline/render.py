@@ -101,9 +101,12 @@ def render_video(
             meter.step()
         flush()
         meter.finish()
-        StageMeter("finalize", 1, progress, cancel).finish()
+        finalize = StageMeter("finalize", 1, progress, cancel)
+        finalize.finish()
         # The take carries the dub file itself at its own quality; the 16 kHz PCM only drove the mouth.
         writer.finish(dub_from=audio, original_audio_from=video if options.keep_original_audio else None)
+        finalize.done = 1
+        finalize.finish()
 
     warnings = [*dub.warnings, *_other_face_warnings(shot.track), *describe(segments)]
     if writer.note:

@@ -5,6 +5,7 @@ import threading
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -218,3 +219,11 @@ def test_ten_bit_prores_shot_keeps_its_depth(media, identity, tmp_path):
     render_video(shot, media["dub8"], out, identity, RenderOptions(codec="prores"))
     source, take = probe_video(shot), probe_video(out)
     assert (take.frame_count, take.bit_depth, take.pix_fmt) == (4, 10, source.pix_fmt)
+
+
+def test_original_audio_can_be_kept_as_a_second_stream(media, identity):
+    out = media["root"] / "both.mov"
+    render_video(media["mov"], media["dub8"], out, identity, RenderOptions(keep_original_audio=True),
+                 track=media["track"])
+    with av.open(str(out)) as take:
+        assert len(take.streams.audio) == 2
