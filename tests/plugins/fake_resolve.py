@@ -23,8 +23,10 @@ import os
 import av
 
 from fake_resolve_items import FakeTimelineItem, MarkerHolder, ResolveObject, is_int_frame
+from fake_resolve_otio import export_otio, import_otio
 
 _ids = itertools.count(1)
+EXPORT_OTIO, EXPORT_AAF = 32, 0  # the live `resolve` object carries these enums; strings are refused
 
 METADATA_FIELDS = ("Description", "Comments", "Keywords", "Shot", "Scene", "Take", "Good Take",
                    "Clip Name", "Camera #", "Roll Card #", "People", "Reviewers Notes")
@@ -202,6 +204,11 @@ class FakeTimeline(MarkerHolder):
                     track[1].remove(item)
         return True
 
+    def Export(self, fileName, exportType, exportSubtype=None):
+        if exportType != EXPORT_OTIO or not isinstance(fileName, str):
+            return False  # the fake speaks OTIO only; string export types are refused like Resolve does
+        return export_otio(self, fileName)
+
     # --- used by the media pool --------------------------------------------------------------------
     def place(self, mpi, start, end, record, track_type, track_index):
         """Put an item on a track; returns the item, or a null-id item when the span is occupied."""
@@ -263,6 +270,17 @@ class FakeMediaPool(ResolveObject):
             self._current.clips.append(item)
             imported.append(item)
         return imported
+
+    def pooled(self, path):
+        """The pool clip of ``path``, imported into the current bin when absent; None if unreadable."""
+        for clip in self._all_clips():
+            if clip.GetClipProperty("File Path") == path:
+                return clip
+        imported = self.ImportMedia([path])
+        return imported[0] if imported else None
+
+    def ImportTimelineFromFile(self, filePath, importOptions=None):
+        return import_otio(self._project, filePath, importOptions)
 
     def AppendToTimeline(self, *args):
         timeline = self._project.GetCurrentTimeline()
@@ -347,8 +365,8 @@ class FakeProjectManager(ResolveObject):
 class FakeResolve(ResolveObject):
     """The ``resolve`` object a menu script receives."""
 
-    EXPORT_OTIO = 32
-    EXPORT_AAF = 0
+    EXPORT_OTIO = EXPORT_OTIO
+    EXPORT_AAF = EXPORT_AAF
 
     def __init__(self, product: str = "DaVinci Resolve Studio", version=(21, 1, 0, 5, "")) -> None:
         self._product = product

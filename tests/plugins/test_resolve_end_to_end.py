@@ -1,37 +1,11 @@
 """The Resolve menu script end to end: fake Resolve, real `lipsync render-takes` subprocess, real daemon."""
 from __future__ import annotations
 
-import json
 import runpy
-import sys
 
 import av
-from conftest import REPO, RESOLVE_DIR
-from fake_resolve import FakeMediaPoolItem, FakeResolve, FakeTimeline, probe
-
-
-def build_project(media_root, work):
-    """'Dub reel' at 25 fps from 01:00:00:00 (frame 90000): shot.mp4 [5, 20) at 90000, noface.mp4 [0, 10)
-    at 90015; 'Dub DE' carries 2 s of speech from 90000; 'Dub FR' a 0.3 s file that claims 2 s."""
-    resolve = FakeResolve()
-    pool = resolve.project.GetMediaPool()
-    timeline = resolve.project.add_timeline(FakeTimeline("Dub reel", fps=25, audio_tracks=2))
-    timeline.SetTrackName("audio", 1, "Dub DE")
-    timeline.SetTrackName("audio", 2, "Dub FR")
-    clips = {}
-    for name in ("shot.mp4", "noface.mp4", "de.wav", "short.wav"):
-        path = str(media_root / name)
-        fps, frames, kind = probe(path)
-        clips[name] = FakeMediaPoolItem(path, fps or "25", frames or 50, kind)
-        pool.GetRootFolder().clips.append(clips[name])
-    timeline.place(clips["shot.mp4"], 5, 20, 90000, "video", 1)
-    timeline.place(clips["noface.mp4"], 0, 10, 90015, "video", 1)
-    timeline.place(clips["de.wav"], 0, 50, 90000, "audio", 1)
-    timeline.place(clips["short.wav"], 0, 50, 90000, "audio", 2)
-    settings = work / "LipSync.json"
-    settings.write_text(json.dumps({"lipsync_command": [sys.executable, "-m", "lipsync_cli.main"],
-                                    "output_dir": str(work / "takes"), "mode": "track"}))
-    return resolve, timeline, settings
+from conftest import REPO, RESOLVE_DIR, build_project
+from fake_resolve import FakeResolve
 
 
 def run_menu_script(resolve, settings, monkeypatch):
