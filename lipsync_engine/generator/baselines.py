@@ -23,7 +23,7 @@ CROP_SIZE = 192
 # Ellipse of the mouth patch in crop fractions: centre (x, y) and radii; feathered by FEATHER * S.
 PATCH_CENTRE = (0.5, 0.65)
 PATCH_RADII = (0.19, 0.12)
-FEATHER = 0.03
+FEATHER = 0.015
 SMOOTH_FRAMES = 3  # VoiceActivityControl: box filter over the speech flags, frames
 
 

@@ -6,34 +6,32 @@ import json
 import numpy as np
 import pytest
 
-from lipsync_engine.data import load_clips
+from lipsync_engine.data import load_clip, load_clips
 from lipsync_engine.data.builder import build_cache
 from lipsync_engine.data.splits import VALIDATION_SPEAKERS, folder_sources, shared_data_sources
 from lipsync_engine.errors import InputError
 
 
-def test_cache_builder_on_real_clip(short_clip, tmp_path):
-    cache = tmp_path / "cache"
-    sources = folder_sources(short_clip.parent.parent)
-    assert [s.speaker_id for s in sources] == ["vr5_woman_glasses"]
-    index = build_cache(sources, cache)
-    entry = index["clips"]["user_vr5_woman_glasses_take1"]
-    assert entry["split"] == "val" and entry["n_frames"] == 40 and entry["av_offset_frames"] is None
-    [clip] = load_clips(cache, "val")
-    assert clip.crops.shape == (40, 192, 192, 3) and clip.crops.dtype == np.uint8
-    assert clip.points.shape == (40, 468, 2) and clip.mouths.shape == (40, 48, 64)
+def test_cache_builder_on_real_clip(eval_cache, footage_sources):
+    index = json.loads((eval_cache / "index.json").read_text())["clips"]
+    entry = index["user_vr5_woman_glasses_take1"]
+    assert entry["split"] == "val" and entry["n_frames"] == 50 and entry["av_offset_frames"] is None
+    clip = load_clip(eval_cache, "user_vr5_woman_glasses_take1")
+    assert clip.crops.shape == (50, 192, 192, 3) and clip.crops.dtype == np.uint8
+    assert clip.points.shape == (50, 468, 2) and clip.mouths.shape == (50, 48, 64)
     assert clip.valid.all()
     # The aligned framing puts the mouth near 0.63 of the crop height, centred.
     mouth = clip.points[:, [61, 291]].mean(axis=(0, 1))
     assert abs(mouth[0] / 192 - 0.5) < 0.05 and abs(mouth[1] / 192 - 0.63) < 0.05
-    assert clip.mel.shape[0] == 80 and abs(clip.mel.shape[1] - 160) <= 2
+    assert clip.mel.shape[0] == 80 and abs(clip.mel.shape[1] - 200) <= 5  # AAC priming may add a few ms
     assert clip.mel.std() > 0.3  # real speech, not padding
     assert clip.mel_windows(np.arange(3)).shape == (3, 80, 20)
-    meta_path = cache / "user_vr5_woman_glasses_take1" / "meta.json"
-    assert json.loads(meta_path.read_text())["fps"] == "25/1"
+    assert clip.fps == 25
+    meta_path = eval_cache / "user_vr5_woman_glasses_take1" / "meta.json"
     written = meta_path.stat().st_mtime_ns
-    build_cache(sources, cache)  # cached: not decoded again
+    build_cache(footage_sources, eval_cache)  # already cached from the same files: not decoded again
     assert meta_path.stat().st_mtime_ns == written
+    assert [c.speaker_id for c in load_clips(eval_cache, "val", sync_ready=True)] == ["grid_s2", "vr5_woman_glasses"]
 
 
 def test_speaker_split_never_overlaps(shared_data):
@@ -48,8 +46,10 @@ def test_speaker_split_never_overlaps(shared_data):
     assert len({s.clip_id for s in sources}) == len(sources)
 
 
-def test_missing_data_folder_is_a_clear_error(tmp_path):
+def test_missing_data_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="MANIFEST"):
         shared_data_sources(tmp_path)
     with pytest.raises(InputError, match="no video files"):
         folder_sources(tmp_path)
+    with pytest.raises(InputError, match="build-dataset"):
+        load_clips(tmp_path, "val")
