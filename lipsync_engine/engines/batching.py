@@ -1,6 +1,7 @@
 """Checks and batching shared by every engine: named inputs in, one (N, ...) array out."""
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -52,14 +53,15 @@ def split_device(device: str) -> tuple[str, int]:
     return kind, int(index or 0)
 
 
-class BatchedEngine:
+class BatchedEngine(abc.ABC):
     """Base of the engines: ``__call__`` checks named inputs and feeds ``_run`` at most ``max_batch`` rows."""
 
     input_names: tuple[str, ...]
     max_batch: int
 
+    @abc.abstractmethod
     def _run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        raise NotImplementedError
+        """Run one chunk of at most ``max_batch`` rows."""
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         """inputs: name -> (N, ...) array -> (N, ...) float32 output of the model."""

@@ -59,7 +59,6 @@ class OnnxEngine(BatchedEngine):
         return output.astype(np.float32, copy=False)
 
 
-
 def load(model_or_path: object, request: EngineRequest) -> OnnxEngine:
     """An engine on an .onnx file, or on a verified export of an nn.Module (needs ``example_inputs``)."""
     from lipsync_engine.export.onnx import onnx_file_for

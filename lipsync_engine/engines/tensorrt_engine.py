@@ -73,7 +73,6 @@ class TensorRTEngine(BatchedEngine):
         return result
 
 
-
 def load(model_or_path: object, request: EngineRequest) -> TensorRTEngine:
     """An engine on a ``.plan``, or on a plan built (and cached in ``options.cache_dir``) from an .onnx
     file (its graph fixes the precision) or an nn.Module (exported at ``request.precision`` first;

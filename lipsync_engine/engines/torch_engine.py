@@ -48,7 +48,6 @@ class TorchEngine(BatchedEngine):
         return output.float().cpu().numpy()
 
 
-
 def load(model_or_path: object, request: EngineRequest) -> TorchEngine:
     """Build the torch engine; it needs the model itself (an nn.Module), not an exported file."""
     if not isinstance(model_or_path, nn.Module):

@@ -74,7 +74,6 @@ class TritonEngine(BatchedEngine):
         return result.as_numpy(self._output).astype(np.float32, copy=False)
 
 
-
 def load(model_or_path: object, request: EngineRequest) -> TritonEngine:
     """Connect to ``options.triton_url``. ``model_or_path``: a served model name, or the renderer module
     (then ``options.triton_model`` is served, and its weights sha256, when the server states one,
