@@ -8,6 +8,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.reformatter import Interpolation
 
 from lipsync_engine.errors import MediaError
 from lipsync_engine.media.colour import SWSCALE_SPACES
@@ -65,11 +66,18 @@ def read_frames(path: str | Path, info: VideoInfo) -> Iterator[Frame]:
                          f"the last good frame is {index - 1}. Copy the file again or re-export it")
 
 
+# swscale's fast 8-bit YUV -> RGB path darkens every frame by about 1.3 levels; the accurate path is
+# unbiased (and costs ~15 ms per 1080p frame). For 10-bit and deeper sources the default path is the
+# unbiased one: FFmpeg 8.1's full-chroma path garbles yuv4xxp10le -> rgb48le.
+ACCURATE_8_BIT = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
+
+
 def _to_rgb(frame: av.VideoFrame, fmt: str) -> np.ndarray:
     if frame.format.is_rgb:
         return frame.to_ndarray(format=fmt)
     space = frame.colorspace if frame.colorspace in SWSCALE_SPACES else None
-    converted = frame.reformat(format=fmt, src_colorspace=space, src_color_range=frame.color_range or None)
+    converted = frame.reformat(format=fmt, src_colorspace=space, src_color_range=frame.color_range or None,
+                               interpolation=ACCURATE_8_BIT if fmt == "rgb24" else None)
     return converted.to_ndarray()
 
 

@@ -63,3 +63,21 @@ def test_truncated_tail_is_reported_not_shortened(tmp_path: Path) -> None:
     with pytest.raises(MediaError, match=r"truncated.*last (good|complete) frame is \d+"):
         for _ in read_frames(cut, info):
             pass
+
+
+@pytest.mark.parametrize("pix_fmt, dtype", [("yuv420p", np.uint8), ("yuv422p10le", np.uint16)])
+def test_yuv_to_rgb_has_no_colour_shift(tmp_path: Path, cut_clip, pix_fmt: str, dtype: type) -> None:
+    rgb = clip_frames_as(cut_clip, dtype)
+    bt709 = {"color_primaries": 1, "color_trc": 1, "colorspace": 1, "color_range": 1}
+    path = make_video(tmp_path / "yuv.mkv", rgb, codec="ffv1", pix_fmt=pix_fmt, color=bt709)  # lossless YUV
+    got = next(read_frames(path, probe_video(path))).rgb
+    scale = 1 if dtype == np.uint8 else 257
+    bias = (got.astype(np.float64) - rgb[0]).mean(axis=(0, 1)) / scale
+    assert np.abs(bias).max() < 0.4, f"mean shift per channel in 8-bit levels: {bias}"  # swscale's fast path: ~-1.3
+
+
+def clip_frames_as(cut_clip, dtype: type) -> list[np.ndarray]:
+    """Two frames of the real speech clip (cut to a lossless RGB file first), as ``dtype`` RGB."""
+    path = cut_clip(frames=2, out_name="rgb.mkv", codec="ffv1", pix_fmt="bgr0")
+    frames = [f.rgb for f in read_frames(path, probe_video(path))]
+    return frames if dtype == np.uint8 else [f.astype(np.uint16) * 257 for f in frames]
