@@ -23,7 +23,7 @@ from types import TracebackType
 import av
 import numpy as np
 
-from lipsync_engine.errors import InputError
+from lipsync_engine.errors import InputError, OutputError
 from lipsync_engine.media.atomic import AtomicOutput, as_output_error, temp_path_beside
 from lipsync_engine.media.audio_tracks import add_dub_track, add_file_track
 from lipsync_engine.media.colour import COLOR_PRIMARIES, COLOR_RANGE, COLOR_SPACE, COLOR_TRC, SWSCALE_SPACES, value_of
@@ -78,6 +78,7 @@ class VideoWriter:
             value = value_of(table, name)
             if value is not None:
                 setattr(ctx, attribute, value)
+        ctx.open()  # now, so an encoder that refuses these settings fails here rather than at frame 0
         return stream
 
     def __enter__(self) -> VideoWriter:
@@ -106,7 +107,7 @@ class VideoWriter:
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format=self._rgb_format)
         frame = self._to_output_format(frame)
         frame.pts, frame.time_base = tick, self.info.time_base
-        self._mux(self._stream.encode(frame))
+        self._encode(frame)
         self._last_tick = tick
         self.frames_written += 1
 
@@ -125,11 +126,15 @@ class VideoWriter:
         frame.color_primaries = value_of(COLOR_PRIMARIES, info.color_primaries) or 2
         return frame
 
-    def _mux(self, packets: list[av.Packet]) -> None:
+    def _encode(self, frame: av.VideoFrame | None) -> None:
+        """Encode ``frame`` (None flushes) and mux the packets into the video temp file."""
         try:
-            self._container.mux(packets)
+            self._container.mux(self._stream.encode(frame))
         except OSError as exc:
             raise as_output_error(exc, self._output.final) from exc
+        except av.FFmpegError as exc:
+            raise OutputError(f"the {self.settings.encoder} encoder failed at frame {self.frames_written} of "
+                              f"'{self._output.final}' ({exc}); nothing was written there") from exc
 
     def finish(self, audio: np.ndarray | None = None, original_audio_from: str | Path | None = None, *,
                dub_from: str | Path | None = None) -> Path:
@@ -145,7 +150,7 @@ class VideoWriter:
             raise InputError("pass the dub either as PCM (audio=) or as a file (dub_from=), not both")
         if self.frames_written == 0:
             raise InputError("no frames were written; a take needs at least one frame")
-        self._mux(self._stream.encode(None))
+        self._encode(None)
         self._container.close()
         start = self._first_pts or Fraction(0)
         end = self.info.time_base * (self._last_tick or 0) + self.info.frame_duration
@@ -167,6 +172,9 @@ class VideoWriter:
             final = self._output.commit()
         except OSError as exc:
             raise as_output_error(exc, self._output.final) from exc
+        except av.FFmpegError as exc:
+            raise OutputError(f"cannot mux the take '{self._output.final}' ({exc}); nothing was written "
+                              f"there") from exc
         finally:
             self._video_temp.unlink(missing_ok=True)
         self._finished = True
