@@ -15,7 +15,10 @@ from lipsync_engine.errors import InputError
 # Demuxer names (FFmpeg's short names) a video or audio input may use.
 VIDEO_FORMATS = ("mov", "matroska", "avi", "mxf", "mpegts", "mpeg")
 AUDIO_FORMATS = ("wav", "w64", "mp3", "aac", "flac", "ogg", "aiff", "caf", "amr", "opus")
-REFUSED_FORMATS = ("hls", "concat", "image2", "tee", "sdp", "rtsp", "data", "lavfi")
+OPEN_OPTIONS = {"protocol_whitelist": "file", "format_whitelist": ",".join(VIDEO_FORMATS + AUDIO_FORMATS)}
+# Text formats that make FFmpeg open other files or URLs, recognised by their first bytes.
+REFUSED_SIGNATURES = ((b"#EXTM3U", "an HLS playlist"), (b"ffconcat", "an FFmpeg concat list"),
+                      (b"file '", "an FFmpeg concat list"), (b"v=0", "an SDP session description"))
 
 
 def open_media(path: str | Path, error: type[InputError], kind: str = "media") -> av.container.InputContainer:
@@ -31,9 +34,14 @@ def open_media(path: str | Path, error: type[InputError], kind: str = "media") -
         raise error(f"{kind} path '{path}' is not a regular file; pass a media file, not a folder or device")
     if path.stat().st_size == 0:
         raise error(f"{kind} file '{path}' is empty (0 bytes); it was not written completely")
-    options = {"protocol_whitelist": "file", "format_whitelist": ",".join(VIDEO_FORMATS + AUDIO_FORMATS)}
+    with open(path, "rb") as handle:
+        head = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    for signature, what in REFUSED_SIGNATURES:
+        if head.startswith(signature):
+            raise error(f"'{path}' is {what}, which makes FFmpeg open other files or URLs; refused: "
+                        f"pass the media file itself")
     try:
-        return av.open(str(path), options=options)
+        return av.open(str(path), options=dict(OPEN_OPTIONS))
     except av.error.InvalidDataError as exc:
         raise error(f"'{path}' is not a readable media file or is truncated ({exc.strerror}); "
                     f"pass a complete .mov/.mp4/.mkv video or a WAV/MP3/AAC audio file") from exc

@@ -4,11 +4,13 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import pytest
 from media_factory import make_audio, make_video, pattern_frames, speech_like, truncate, unusable_files
 
 from lipsync_engine.errors import InputError, MediaError
 from lipsync_engine.media import MediaLimits, probe_video
+from lipsync_engine.media.opening import OPEN_OPTIONS
 
 FRAMES = pattern_frames(12, 64, 48)
 
@@ -83,9 +85,13 @@ def test_playlists_and_concat_lists_refused(tmp_path: Path) -> None:
     clip = make_video(tmp_path / "part.mp4", FRAMES)
     (tmp_path / "list.m3u8").write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:0.5,\n{clip.name}\n#EXT-X-ENDLIST\n")
     (tmp_path / "list.txt").write_text(f"ffconcat version 1.0\nfile '{clip}'\n")
-    for playlist in ("list.m3u8", "list.txt"):
-        with pytest.raises(MediaError, match="not in an accepted container|not a readable media file"):
+    (tmp_path / "disguised.mp4").write_text(f"#EXTM3U\n#EXTINF:0.5,\nfile://{clip}\n#EXT-X-ENDLIST\n")
+    for playlist, kind in (("list.m3u8", "HLS playlist"), ("list.txt", "concat list"), ("disguised.mp4", "HLS")):
+        with pytest.raises(MediaError, match=f"{kind}.*refused"):
             probe_video(tmp_path / playlist)
+    # an allowed container must not open a nested playlist either: the demuxer allow-list stops it
+    with pytest.raises(av.error.ArgumentError):
+        av.open(str(tmp_path / "list.m3u8"), options=dict(OPEN_OPTIONS))
 
 
 def test_truncated_files_reported(tmp_path: Path) -> None:
