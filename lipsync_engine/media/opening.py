@@ -45,6 +45,9 @@ def open_media(path: str | Path, error: type[InputError], kind: str = "media") -
     except av.error.InvalidDataError as exc:
         raise error(f"'{path}' is not a readable media file or is truncated ({exc.strerror}); "
                     f"pass a complete .mov/.mp4/.mkv video or a WAV/MP3/AAC audio file") from exc
+    except av.error.EOFError as exc:
+        raise error(f"'{path}' ends before any media data: it holds no frames or samples, or is truncated; "
+                    f"export it again") from exc
     except av.error.ArgumentError as exc:
         raise error(f"'{path}' is not in an accepted container format; playlists (HLS), concat lists, "
                     f"image sequences and URLs are refused: pass a .mov/.mp4/.mkv/.wav/.mp3 file") from exc

@@ -81,6 +81,16 @@ def test_bad_inputs_name_the_problem(tmp_path: Path) -> None:
     assert issubclass(MediaError, InputError) and issubclass(MediaError, ValueError)
 
 
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_zero_frame_video_refused(tmp_path: Path, suffix: str) -> None:
+    with av.open(str(tmp_path / f"zero{suffix}"), "w") as out:  # a header and a video stream, no frames
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        out.start_encoding()
+    with pytest.raises(MediaError, match="no frames|no video stream"):
+        probe_video(tmp_path / f"zero{suffix}")
+
+
 def test_playlists_and_concat_lists_refused(tmp_path: Path) -> None:
     clip = make_video(tmp_path / "part.mp4", FRAMES)
     (tmp_path / "list.m3u8").write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:0.5,\n{clip.name}\n#EXT-X-ENDLIST\n")
