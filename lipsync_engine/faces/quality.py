@@ -12,6 +12,7 @@ NO_FACE = "no_face"
 FACE_TOO_SMALL = "face_too_small"
 FACE_TURNED = "face_turned"
 FACE_CUT_OFF = "face_cut_off"
+FACE_OCCLUDED = "face_occluded"  # something covers the mouth (see occlusion.py)
 
 # Points the crop and the mask rely on: they must all lie inside the frame.
 _NEEDED = sorted(set(topology.STABLE + topology.OUTER_LIPS + topology.LOWER_FACE))

@@ -5,7 +5,7 @@ every face found is measured by the mesh on its own crop; in between, each face 
 crop around where it was, and the mesh's own check (its detector on that crop) notices a face that is
 covered or gone at once. When the shot is over, faces are linked into tracks by box overlap; the dominant track (largest area summed over its
 frames: big and persistent) is the actor, the others are reported. Each frame of the actor is checked
-(size, head turn, cut off by the border), dropouts of one or two frames are filled, and every unbroken
+(size, head turn, cut off by the border, mouth covered), dropouts of one or two frames are filled, and every unbroken
 run is smoothed with zero-phase filters (see smoothing.py).
 """
 from __future__ import annotations
@@ -20,9 +20,11 @@ import numpy as np
 from lipsync_engine.errors import InputError, RenderCancelled
 from lipsync_engine.faces.image import main_faces
 from lipsync_engine.faces.landmarks import Box, FaceLandmarker, FaceLandmarks, as_uint8
-from lipsync_engine.faces.quality import NO_FACE, FaceRules, eye_distance, face_problem
+from lipsync_engine.faces.occlusion import mouth_signature, occluded
+from lipsync_engine.faces.cleanup import debounce, fill_dropouts, steady_runs
+from lipsync_engine.faces.quality import FACE_OCCLUDED, NO_FACE, FaceRules, eye_distance, face_problem
 from lipsync_engine.faces.shot_track import ShotTrack
-from lipsync_engine.faces.smoothing import SmoothingConfig, interpolate_gap, smooth_run
+from lipsync_engine.faces.smoothing import SmoothingConfig, smooth_run
 from lipsync_engine.options import Progress
 
 __all__ = ["ShotTrack", "TrackerConfig", "track_shot"]
@@ -42,6 +44,8 @@ class TrackerConfig:
     # The full-frame detector runs on every n-th frame and whenever a face is lost; in between, each face is
     # measured on the crop around its previous position (faster, and steadier than a new detector box).
     redetect_every: int = 8
+    min_valid_s: float = 0.2  # shorter usable / size-or-turn-unusable runs are merged into their neighbours
+    occlusion_min_s: float = 0.2  # the mouth must look covered this long to count as occluded (see occlusion.py)
 
 
 def track_shot(
@@ -64,6 +68,7 @@ def track_shot(
     own = landmarker is None
     landmarker = landmarker or FaceLandmarker(max_faces=config.max_faces)
     per_frame: list[list[FaceLandmarks]] = []
+    signatures: list[np.ndarray] = []  # per frame: (faces, 3) mouth colour signatures, see occlusion.py
     first_index, shape = None, None
     started = last_report = time.perf_counter()
     try:
@@ -76,13 +81,11 @@ def track_shot(
                 raise InputError(f"frames must be consecutive: expected index {first_index + len(per_frame)}, "
                                  f"got {index}")
             rgb = as_uint8(rgb)
-            previous = per_frame[-1] if per_frame else []
-            faces = None
-            if previous and len(per_frame) % config.redetect_every:
-                faces = _follow(landmarker, rgb, previous)
-            if faces is None:
-                faces = main_faces(landmarker.detect(rgb), config.rules)
+            faces = _follow(landmarker, rgb, per_frame[-1]) if per_frame and per_frame[-1] else None
+            if faces is None or len(per_frame) % config.redetect_every == 0:
+                faces = _with_new_faces(landmarker, rgb, faces or [], config)
             per_frame.append(faces)
+            signatures.append(np.array([mouth_signature(rgb, f.points) for f in faces], np.float32).reshape(-1, 3))
             now = time.perf_counter()
             if progress is not None and (now - last_report > 0.25 or len(per_frame) == total):
                 last_report = now
@@ -92,7 +95,7 @@ def track_shot(
             landmarker.close()
     if first_index is None:
         raise InputError("the shot has no frames to track")
-    return _assemble(per_frame, first_index, shape, fps, config)
+    return _assemble(per_frame, signatures, first_index, shape, fps, config)
 
 
 def _follow(landmarker: FaceLandmarker, rgb: np.ndarray, previous: list[FaceLandmarks]) -> list[FaceLandmarks] | None:
@@ -105,6 +108,22 @@ def _follow(landmarker: FaceLandmarker, rgb: np.ndarray, previous: list[FaceLand
             return None
         faces.append(FaceLandmarks(points=points, box=_moved_box(face.box, face.points, points), score=face.score))
     return faces
+
+
+def _with_new_faces(landmarker: FaceLandmarker, rgb: np.ndarray, followed: list[FaceLandmarks],
+                    config: TrackerConfig) -> list[FaceLandmarks]:
+    """``followed`` plus every face the detector finds elsewhere, measured on its detector box. Followed
+    faces keep their own crop framing, so a detector frame does not make their landmarks jump."""
+    faces = list(followed)
+    for box, score in landmarker.detect_boxes(rgb):
+        if len(faces) >= config.max_faces:
+            break
+        if any(_iou(box, face.box) >= config.link_iou for face in followed):
+            continue
+        points = landmarker.landmarks_in_box(rgb, box)
+        if points is not None:
+            faces.append(FaceLandmarks(points=points, box=box, score=score))
+    return main_faces(faces, config.rules)
 
 
 def _moved_box(box: Box, before: np.ndarray, after: np.ndarray) -> Box:
@@ -122,26 +141,32 @@ def _progress(done: int, total: int | None, elapsed: float) -> Progress:
     return Progress(stage="track", done=done, total=total or 0, fps=rate, eta_s=eta)
 
 
-def _assemble(per_frame: list[list[FaceLandmarks]], first_index: int, shape: tuple[int, ...], fps: float,
-              config: TrackerConfig) -> ShotTrack:
+def _assemble(per_frame: list[list[FaceLandmarks]], signatures: list[np.ndarray], first_index: int,
+              shape: tuple[int, ...], fps: float, config: TrackerConfig) -> ShotTrack:
     """Pick the actor's track, check, fill and smooth it."""
     n = len(per_frame)
     actor = _dominant_track(per_frame, config.link_iou, max(1, round(config.link_gap_s * fps)))
     raw = np.full((n, 468, 2), np.nan, dtype=np.float32)
     reasons: list[str | None] = [NO_FACE] * n
+    mouth = np.full((n, 3), np.nan, dtype=np.float32)
     other_faces = []
     for i, faces in enumerate(per_frame):
         chosen = actor.get(i)
         if chosen is not None:
             raw[i] = faces[chosen].points
+            mouth[i] = signatures[i][chosen]
             reasons[i] = face_problem(faces[chosen].points, shape, config.rules)
         extra = len(faces) - (chosen is not None)
         if extra > 0:
             other_faces.append((first_index + i, extra))
+    usable = np.array([r is None for r in reasons])
+    for i in np.flatnonzero(occluded(mouth, usable, max(3, round(config.occlusion_min_s * fps)))):
+        reasons[i] = FACE_OCCLUDED
     valid = np.array([r is None for r in reasons])
     points = np.where(valid[:, None, None], raw, np.nan).astype(np.float32)
-    interpolated = _fill_dropouts(points, valid, reasons, config)
-    for start, stop in _runs(points, valid, config.jump_eye_fraction):
+    interpolated = fill_dropouts(points, valid, reasons, config.fill_gap, config.jump_eye_fraction)
+    debounce(points, raw, valid, reasons, max(1, round(config.min_valid_s * fps)))
+    for start, stop in steady_runs(points, valid, config.jump_eye_fraction):
         points[start:stop] = smooth_run(points[start:stop], fps, config.smoothing)
     return ShotTrack(points=points, valid=valid, reasons=reasons, other_faces=other_faces, fps=float(fps),
                      raw_points=raw, interpolated=interpolated, first_index=first_index,
@@ -178,46 +203,3 @@ def _iou(a: Box, b: Box) -> float:
     inter = ix * iy
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union > 0 else 0.0
-
-
-def _is_jump(a: np.ndarray, b: np.ndarray, fraction: float) -> bool:
-    """Whether two consecutive frames' points are too far apart to be the same face moving."""
-    dist = min(eye_distance(a), eye_distance(b))
-    move = float(np.linalg.norm(a.mean(0) - b.mean(0)))
-    return move > fraction * dist or abs(eye_distance(a) / eye_distance(b) - 1.0) > fraction
-
-
-def _fill_dropouts(points: np.ndarray, valid: np.ndarray, reasons: list[str | None],
-                   config: TrackerConfig) -> np.ndarray:
-    """Interpolate short no-face dropouts between usable frames in place; returns (N,) bool filled frames."""
-    filled = np.zeros(len(valid), dtype=bool)
-    i = 0
-    while i < len(valid):
-        if valid[i]:
-            i += 1
-            continue
-        j = i
-        while j < len(valid) and not valid[j]:
-            j += 1
-        gap_ok = 0 < i and j < len(valid) and j - i <= config.fill_gap
-        if gap_ok and all(r == NO_FACE for r in reasons[i:j]) \
-                and not _is_jump(points[i - 1], points[j], config.jump_eye_fraction):
-            points[i:j] = interpolate_gap(points[i - 1], points[j], j - i)
-            valid[i:j], filled[i:j] = True, True
-            reasons[i:j] = [None] * (j - i)
-        i = j
-    return filled
-
-
-def _runs(points: np.ndarray, valid: np.ndarray, jump: float) -> list[tuple[int, int]]:
-    """[start, stop) runs of valid frames with no jump (a cut, a swap) inside: smoothing never crosses them."""
-    runs = []
-    start = None
-    for i in range(len(valid) + 1):
-        broken = i == len(valid) or not valid[i] or (start is not None and _is_jump(points[i - 1], points[i], jump))
-        if broken and start is not None:
-            runs.append((start, i))
-            start = None
-        if i < len(valid) and valid[i] and start is None:
-            start = i
-    return runs

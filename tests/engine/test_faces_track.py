@@ -67,6 +67,25 @@ def test_covered_face_frames_are_invalid_with_reason(frames, landmarker, track):
     assert np.isnan(result.points[10:21]).all() and not np.isnan(result.points[:10]).any()
 
 
+def test_covered_mouth_frames_are_invalid_with_reason(frames, landmarker, track):
+    """A skin-coloured patch (a hand) over the lips: the face is still found, but the mouth is not free."""
+    lips = track.raw_points[0][list(topology.OUTER_LIPS)]
+    (x0, y0), (x1, y1) = lips.min(0).astype(int) - 12, lips.max(0).astype(int) + 12
+    cheek = frames[0][int(track.raw_points[0][205, 1]), int(track.raw_points[0][205, 0])].astype(float)
+    rng = np.random.default_rng(5)
+    hand = np.clip(cheek + rng.normal(0, 6, (y1 - y0, x1 - x0, 3)), 0, 255).astype(np.uint8)
+
+    def covered():
+        for i, rgb in enumerate(frames[:30]):
+            if 10 <= i <= 20:
+                rgb = rgb.copy()
+                rgb[y0:y1, x0:x1] = hand
+            yield i, rgb
+
+    result = track_shot(covered(), fps=25.0, landmarker=landmarker)
+    assert result.segments() == [PassthroughSegment(start=10, end=20, reason="face_occluded")]
+
+
 def test_one_frame_dropout_is_filled(frames, landmarker):
     seq = [rgb if i != 5 else np.zeros_like(rgb) for i, rgb in enumerate(frames[:12])]
     result = track_shot(enumerate(seq), fps=25.0, landmarker=landmarker)
@@ -128,3 +147,15 @@ def test_bad_frame_sequences_are_errors(frames, landmarker):
         track_shot([(0, frames[0]), (2, frames[1])], fps=25.0, landmarker=landmarker)
     with pytest.raises(InputError, match="no frames"):
         track_shot([], fps=25.0, landmarker=landmarker)
+
+
+def test_turned_head_is_invalid_without_flicker(landmarker):
+    frames = clip_frames("pcavs_input_00002.mp4", 40, start=40)  # a head turning back from near profile
+    result = track_shot(enumerate(frames), fps=25.0, landmarker=landmarker)
+    reasons = {g.reason for g in result.segments()}
+    assert "face_turned" in reasons and result.valid.sum() >= 10
+    # Every usable run next to an unusable frame lasts at least 0.2 s (5 frames): no edit flicker.
+    edges = np.flatnonzero(np.diff(result.valid.astype(int)))
+    runs = np.diff(np.concatenate([[0], edges + 1, [len(result)]]))
+    starts = np.concatenate([[0], edges + 1])
+    assert all(n >= 5 for n, s in zip(runs, starts) if result.valid[s])
