@@ -51,7 +51,8 @@ def read_batch(path: Path) -> list[TakeRequest]:
                             settings=dict(batch.get("settings") or {}), labels=dict(t.get("labels") or {}))
                 for t in batch["takes"]]
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"take batch '{path}' is unusable ({exc}); the Resolve script writes it, run it again") from exc
+        raise InputError(f"take batch '{path}' is unusable ({exc}); the Resolve script writes it: run it again"
+                         ) from exc
 
 
 def _cut_paths(request: TakeRequest) -> tuple[Path, Path]:

@@ -24,9 +24,9 @@ def take_request(take: ClipTake, timeline_name: str, output_dir: Path, settings:
     key = key.hexdigest()[:16]
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(take.clip.name or take.video.name).stem) or "clip"
     ext = ".mkv" if settings.get("codec") == "ffv1" else ".mov"
-    return TakeRequest(f"otio-{key}", take.video, take.audio, output_dir / take.language / f"{stem}_{take.language}_{key}{ext}",
-                       take.audio_start_s, source_seconds=(take.source_start_s, take.duration_s), settings=settings,
-                       labels={"timeline": timeline_name, "clip": take.clip.name, "language": take.language})
+    output = output_dir / take.language / f"{stem}_{take.language}_{key}{ext}"
+    return TakeRequest(f"otio-{key}", take.video, take.audio, output, take.audio_start_s,
+                       source_seconds=(take.source_start_s, take.duration_s), settings=settings, labels={"timeline": timeline_name, "clip": take.clip.name, "language": take.language})
 
 
 def write_timeline(timeline: otio.schema.Timeline, out: Path) -> None:
@@ -59,7 +59,8 @@ def convert(source: Path, out: Path, client: LipsyncClient, output_dir: Path, *,
 
     def show(event: dict) -> None:
         if event["event"] == "result":
-            log(f"  {event['state']}: {event['request_id']} {(event.get('error') or {}).get('message') or event['output']}")
+            detail = (event.get("error") or {}).get("message") or event["output"]
+            log(f"  {event['state']}: {event['request_id']} {detail}")
         elif event.get("frames_total"):
             log(f"  {event['request_id']}: {event['stage']} {event['frames_done']}/{event['frames_total']}")
 

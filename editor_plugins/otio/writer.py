@@ -17,7 +17,8 @@ from editor_plugins.otio.reader import OUTPUT_TRACK_PREFIX, ClipTake
 RT, TR = otio.opentime.RationalTime, otio.opentime.TimeRange
 
 
-def _reference(path: Path, like: otio.schema.Clip, duration: otio.opentime.RationalTime) -> otio.schema.ExternalReference:
+def _reference(path: Path, like: otio.schema.Clip, duration: otio.opentime.RationalTime
+               ) -> otio.schema.ExternalReference:
     url = like.media_reference.target_url
     target = str(path) if not url.startswith("file:") else path.resolve().as_uri()
     return otio.schema.ExternalReference(target_url=target, available_range=TR(RT(0, duration.rate), duration))

@@ -2,7 +2,8 @@
 
 Naming convention: ``shot.mov`` + ``shot.de.wav`` (the token between the shot's name and the audio
 extension is the language; ``shot.wav`` alone means language "XX"). A sidecar ``shot.lipsync.json`` can name
-the audio explicitly and carry options; it is a partial ``lipsync.job/1`` manifest (docs/inbox.md):
+the audio explicitly and carry options; it is a partial ``lipsync.job/1`` manifest (docs/inbox.md; the language
+may also come as ``labels.language``):
 ``{"audio": "dub_take3.wav", "language": "DE", "settings": {"codec": "prores"}, "actor_profile": "/abs/a.npz",
 "priority": 0}``; relative paths are relative to the watch folder.
 """
@@ -83,7 +84,8 @@ def find_pairs(folder: Path, video_dirs: tuple[Path, ...] = ()) -> tuple[list[Pa
     for sidecar in (p for p in files if p.name.endswith(SIDECAR_SUFFIX)):
         stem = sidecar.name[: -len(SIDECAR_SUFFIX)]
         if stem not in videos:
-            problems.append((sidecar, f"sidecar '{sidecar.name}' has no video '{stem}.mov' (or .mp4/.mkv/.mxf) beside it"))
+            problems.append((sidecar, f"sidecar '{sidecar.name}' has no video '{stem}.mov' "
+                                      f"(or .mp4/.mkv/.mxf) beside it"))
             continue
         try:
             data = read_sidecar(sidecar, folder)
@@ -93,7 +95,8 @@ def find_pairs(folder: Path, video_dirs: tuple[Path, ...] = ()) -> tuple[list[Pa
         if not data["audio"].is_file():
             continue  # the audio may still be on its way; the sidecar waits for it
         claimed.add(data["audio"])
-        pairs.append(PairSpec(videos[stem], data["audio"], str(data.get("language") or "XX").upper(), sidecar,
+        language = data.get("language") or (data.get("labels") or {}).get("language") or "XX"
+        pairs.append(PairSpec(videos[stem], data["audio"], str(language).upper(), sidecar,
                               dict(data.get("settings") or {}),
                               {k: data[k] for k in ("actor_profile", "priority", "labels") if k in data}))
     for audio in (p for p in files if p.suffix.lower() in AUDIO_EXTENSIONS and p not in claimed):
