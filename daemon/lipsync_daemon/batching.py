@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from lipsync_engine.errors import InputError
 from lipsync_engine.generator.base import ActorProfile, Generator, ProfileSamples
 
 
@@ -96,6 +97,10 @@ class BatchingGenerator:
 
     def render(self, crops: np.ndarray, points: np.ndarray, motion: np.ndarray, profile: ActorProfile) -> np.ndarray:
         """Same contract as the wrapped generator's ``render``; blocks until this call's rows are done."""
+        if np.ndim(crops) != 4 or np.ndim(points) < 1 or np.ndim(motion) < 1 or not (
+                len(crops) == len(points) == len(motion)):
+            raise InputError(f"render takes crops (n, S, S, 3), points (n, 468, 2) and motion (n, D) with one n; got "
+                             f"shapes {np.shape(crops)}, {np.shape(points)}, {np.shape(motion)}")
         request = _Request(crops, points, motion, profile, caller=threading.get_ident())
         with self._cond:
             if self._dispatcher is None or not self._dispatcher.is_alive():
@@ -141,7 +146,7 @@ class BatchingGenerator:
                 else:
                     group.append(request)
             for group in groups:
-                self._run(group)
+                self._run(group)  # never raises: errors go to the group's callers
 
     def _run(self, group: list[_Request]) -> None:
         try:

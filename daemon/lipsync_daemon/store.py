@@ -97,17 +97,21 @@ class JobStore:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=5.0)
         self._db.row_factory = sqlite3.Row
-        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if mode.lower() != "wal":
-            log.warning("job database %s cannot use WAL (journal_mode=%s); is it on a network drive?", path, mode)
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        check = self._db.execute("PRAGMA quick_check").fetchone()[0]
-        if check != "ok":
+        try:
+            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                log.warning("job database %s cannot use WAL (journal_mode=%s); is it on a network drive?", path, mode)
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            check = self._db.execute("PRAGMA quick_check").fetchone()[0]
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {check}")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
             raise sqlite3.DatabaseError(
-                f"job database {path} is damaged (quick_check: {check}); move it aside to start with an empty queue"
-            )
-        self._db.executescript(SCHEMA)
+                f"job database {path} is damaged ({exc}); move it aside to start with an empty queue"
+            ) from exc
 
     def close(self) -> None:
         with self._lock:
