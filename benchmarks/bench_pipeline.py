@@ -66,7 +66,14 @@ def main() -> int:
             print(f"{name:>6} {frames:>6} {frames / min(native):>10.2f} {frames / min(media):>9.2f} "
                   f"{frames / total:>12.2f} {tracked:>7.2f} {total - tracked:>8.2f} "
                   f"{total / min(media):>7.2f} {total / min(native):>8.2f}", flush=True)
+    print(f"peak RSS of the process: {_peak_rss_mb():.0f} MB")
     return 0
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
 def _cores() -> int:

@@ -85,6 +85,8 @@ def first_pass(
 ) -> ShotPass:
     """Decode the shot once: record frame times, track the face (unless cached), keep profile samples."""
     cached = _cached_track(track_cache)
+    if cached is not None and len(cached) != info.frame_count:
+        cached = None  # a cache of another cut of the shot: track again (and overwrite it)
     samples = SampleFrames(sample_indices(info.frame_count, info.fps) if need_samples else set())
     starts: list[Fraction] = []
 
