@@ -122,14 +122,16 @@ def make_engine(
     device: str = "cpu",
     precision: str = "fp32",
     example_inputs: dict | None = None,
+    options: EngineOptions | None = None,
     **opts: object,
 ) -> RendererEngine:
     """Return a ready engine for the renderer.
 
     ``model_or_path``: the renderer ``nn.Module`` (any backend; onnx/tensorrt export it first, which
     needs ``example_inputs``: name -> tensor with batch axis 0), an ``.onnx`` file (onnx, tensorrt),
-    a TensorRT ``.plan`` (tensorrt), or a Triton model name (triton). ``opts`` are EngineOptions fields
-    (max_batch, opt_batch, cache_dir, threads, triton_url, triton_model, timeout_s).
+    a TensorRT ``.plan`` (tensorrt), or a Triton model name (triton). Engine settings come as an
+    ``options`` EngineOptions built at the edge (daemon, CLI), or as its fields in ``opts`` (max_batch,
+    opt_batch, cache_dir, threads, triton_url, triton_model, timeout_s), not both.
     Raises InputError for an unknown or unavailable backend, device or precision, ModelError when the
     model cannot be loaded or exported.
     """
@@ -137,7 +139,9 @@ def make_engine(
         raise InputError(f"backend '{backend}' is not known; use 'auto' or one of {list(BACKENDS)}")
     if precision not in PRECISIONS:
         raise InputError(f"precision '{precision}' is not known; use one of {list(PRECISIONS)}")
-    options = EngineOptions.from_kwargs(**opts)
+    if options is not None and opts:
+        raise InputError(f"pass engine settings either as options= or as keywords {sorted(opts)}, not both")
+    options = options or EngineOptions.from_kwargs(**opts)
     chosen = best_backend(device, precision) if backend == "auto" else backend
     if chosen not in available_backends(device):
         raise InputError(

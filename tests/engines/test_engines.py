@@ -112,3 +112,12 @@ def test_corrupt_onnx_file_is_a_model_error(tmp_path):
 def test_missing_model_file_is_named(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         make_engine(tmp_path / "nope.onnx", "onnx")
+
+
+def test_engine_options_object_from_the_edge(renderer):
+    from lipsync_engine.engines import EngineOptions
+
+    engine = make_engine(renderer, "torch", options=EngineOptions(max_batch=3))
+    assert engine.max_batch == 3
+    with pytest.raises(InputError, match="not both"):
+        make_engine(renderer, "torch", options=EngineOptions(), max_batch=3)
