@@ -51,19 +51,20 @@ class TrainClip:
 
 def load_train_clips(cache: str | Path, split: str) -> list[TrainClip]:
     """Every cached clip of ``split`` with at least MIN_FRAMES valid frames, geometry computed."""
-    out = []
-    for clip in load_clips(cache, split):
-        frames = np.flatnonzero(np.asarray(clip.valid))
-        if len(frames) < MIN_FRAMES:
-            continue
-        size = clip.crops.shape[1]
-        points = np.asarray(clip.points[frames], dtype=np.float32)
-        rest = rest_pose(points, size)
-        out.append(TrainClip(clip=clip, frames=frames, rest=rest, disp=displacement(points, rest, size),
-                             shapes=mouth_shape(points, size), anchors=nose_anchor(points, size)))
+    out = [train_clip(clip) for clip in load_clips(cache, split) if int(np.sum(clip.valid)) >= MIN_FRAMES]
     if not out:
         raise InputError(f"the dataset cache '{cache}' has no usable {split} clips; run `lipsync build-dataset`")
     return out
+
+
+def train_clip(clip: ClipData) -> TrainClip:
+    """Geometry of one clip's valid frames (rest pose of the clip itself)."""
+    frames = np.flatnonzero(np.asarray(clip.valid))
+    size = clip.crops.shape[1]
+    points = np.asarray(clip.points[frames], dtype=np.float32)
+    rest = rest_pose(points, size)
+    return TrainClip(clip=clip, frames=frames, rest=rest, disp=displacement(points, rest, size),
+                     shapes=mouth_shape(points, size), anchors=nose_anchor(points, size))
 
 
 def attach_codes(clips: list[TrainClip], basis: np.ndarray) -> None:

@@ -1,0 +1,70 @@
+"""`lipsync train` (reproduce the default generator weights) and `lipsync adapt` (an actor profile)."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    train = subparsers.add_parser(
+        "train", help="train the generator from the dataset cache",
+        description="Fit the mouth code, train audio-to-motion and the renderer (time-boxed, resumable), measure "
+                    "on the validation speakers and write fp16 weights. Build the cache first with "
+                    "`lipsync build-dataset`.",
+    )
+    train.add_argument("--cache", default=".cache/dataset", help="dataset cache (default: %(default)s)")
+    train.add_argument("--out", default="generator.safetensors", help="weights file to write (default: %(default)s)")
+    train.add_argument("--work", default=".cache/train", help="checkpoint folder; a rerun resumes (default: %(default)s)")
+    train.add_argument("--minutes", type=float, default=35.0, help="renderer training budget (default: %(default)s)")
+    train.add_argument("--motion-steps", type=int, default=3000, help="audio-to-motion steps (default: %(default)s)")
+    train.add_argument("--threads", type=int, default=1, help="torch threads (default: %(default)s)")
+    train.set_defaults(handler=_train)
+
+    adapt = subparsers.add_parser(
+        "adapt", help="build an actor profile from the actor's own footage",
+        description="Track the actor's face in their original footage, index their mouths by shape for retrieval "
+                    "and optionally fine-tune the renderer on them (kept only if it measures better on held-back "
+                    "frames). Use the profile with `lipsync render --actor`.",
+    )
+    adapt.add_argument("--video", required=True, help="the actor's original footage (with its own audio)")
+    adapt.add_argument("--out", required=True, help="actor profile to write, e.g. actor.lsprofile")
+    adapt.add_argument("--weights", default="default", help="generator weights: 'default' or a .safetensors path")
+    adapt.add_argument("--finetune-minutes", type=float, default=0.0,
+                       help="fine-tune the renderer on the actor for this long (default: %(default)s = no)")
+    adapt.add_argument("--max-frames", type=int, default=1500, help="footage frames used (default: %(default)s)")
+    adapt.set_defaults(handler=_adapt)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from lipsync_engine.errors import InputError
+    from lipsync_engine.train.motion_training import MotionTrainConfig
+    from lipsync_engine.train.renderer_training import RendererTrainConfig
+    from lipsync_engine.train.run import TrainRun, run_training
+
+    if args.minutes <= 0 or args.motion_steps < 1 or args.threads < 1:
+        raise InputError("--minutes must be > 0, --motion-steps and --threads >= 1")
+    run = TrainRun(cache=Path(args.cache), out=Path(args.out), work=Path(args.work), threads=args.threads,
+                   motion=MotionTrainConfig(steps=args.motion_steps), renderer=RendererTrainConfig(minutes=args.minutes))
+    notes = run_training(run, log=lambda line: print(line, flush=True))
+    print(json.dumps(notes["crop_psnr_validation"], indent=1))
+    return 0
+
+
+def _adapt(args: argparse.Namespace) -> int:
+    from lipsync_engine.errors import InputError, ModelError
+    from lipsync_engine.generator.learned import LearnedGenerator, load_learned
+    from lipsync_engine.train.adapt import AdaptConfig, adapt_actor, footage_samples
+
+    if args.finetune_minutes < 0 or args.max_frames < 1:
+        raise InputError("--finetune-minutes must be >= 0 and --max-frames >= 1")
+    generator = load_learned(args.weights, backend="torch")
+    if not isinstance(generator, LearnedGenerator):
+        raise ModelError(f"'{args.weights}' is not a learned generator")
+    config = AdaptConfig(max_frames=args.max_frames, finetune_minutes=args.finetune_minutes)
+    samples = footage_samples(args.video, generator.crop_size, config.max_frames)
+    profile, report = adapt_actor(generator, samples, config, source=str(args.video),
+                                  work=Path(args.out).resolve().parent)
+    digest = generator.save_profile(profile, args.out)
+    print(json.dumps({**report, "profile": str(args.out), "sha256": digest}, indent=1))
+    return 0
