@@ -61,7 +61,9 @@ def run_suite(config: SuiteConfig, log: Callable[[str], None] = print) -> dict:
             takes[name] = evaluate_generator(generator, clips, expert, landmarker, eval_config)
             summaries[name] = summarise(takes[name])
             if config.render_check:
-                checks[name] = _render_check(generator, clips, Path(work) / name.replace("/", "_"))
+                shot, dub = _render_check_media(clips, Path(work))
+                result = check_outside_mask(shot, dub, generator, Path(work) / f"take{len(checks)}")
+                checks[name] = result.to_dict()
                 log(f"  render check: {checks[name]}")
     if not takes:
         raise ModelError(f"no generator could be evaluated: {skipped}")
@@ -82,13 +84,14 @@ def _generator(name: str) -> Generator:
     return IdentityGenerator(CROP_SIZE) if name == "identity" else load_generator(name)
 
 
-def _render_check(generator: Generator, clips: list, work: Path) -> dict:
-    """Outside-mask check through render_video: a lossless RGB excerpt of the first clip, another speaker's dub."""
-    target, driver = cross_pairs(clips)[0]
-    work.mkdir(parents=True, exist_ok=True)
-    video = cut_excerpt(target.meta["source_path"], work / "shot.mkv", RENDER_CHECK_SECONDS, "ffv1_rgb")
-    dub = cut_excerpt(driver.meta["source_path"], work / "dub.mp4", RENDER_CHECK_SECONDS)
-    return check_outside_mask(video, dub, generator, work).to_dict()
+def _render_check_media(clips: list, work: Path) -> tuple[Path, Path]:
+    """A lossless RGB excerpt of the first clip and another speaker's dub, cut once into ``work``."""
+    shot, dub = work / "shot.mkv", work / "dub.mp4"
+    if not shot.is_file():
+        target, driver = cross_pairs(clips)[0]
+        cut_excerpt(target.meta["source_path"], shot, RENDER_CHECK_SECONDS, "ffv1_rgb")
+        cut_excerpt(driver.meta["source_path"], dub, RENDER_CHECK_SECONDS)
+    return shot, dub
 
 
 def _write_markdown(config: SuiteConfig, results: dict, takes: dict[str, list[TakeResult]]) -> None:

@@ -78,10 +78,9 @@ def similarity_by_offset(
     first, last = int(centres.min()) - max_offset, int(centres.max()) + max_offset
     audio_frames = np.arange(first, last + 1)
     audio = embed_speech(model, mel, (audio_frames + audio_shift + 0.5) / float(fps))
-    rows = []
-    for offset in range(-max_offset, max_offset + 1):
-        rows.append((video * audio[centres + offset - first]).sum(-1))
-    return torch.stack(rows).numpy().astype(np.float32)
+    full = (video @ audio.T).numpy()  # (M, frames of audio): every pairing
+    columns = centres[None, :] - first + np.arange(-max_offset, max_offset + 1)[:, None]
+    return full[np.arange(len(centres))[None, :], columns].astype(np.float32)
 
 
 def measure(similarity: np.ndarray, max_offset: int = MAX_OFFSET) -> SyncMeasure:
