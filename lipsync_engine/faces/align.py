@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 from lipsync_engine.faces import topology
+from lipsync_engine.faces.resample import warp_to_square
 
 # Stable landmarks in face units: eye centres at (-0.5, 0) and (+0.5, 0), y grows down. Measured as the
 # left-right symmetric mean over frontal frames of the development clips.
@@ -40,11 +41,9 @@ class Alignment:
         return float(np.hypot(self.matrix[0, 0], self.matrix[1, 0]))
 
     def crop(self, frame: np.ndarray) -> np.ndarray:
-        """Warp an HxWxC frame (uint8 or uint16) into the ``size`` x ``size`` x C crop (bilinear, edge-replicated)."""
-        interp = cv2.INTER_AREA if self.scale < 1.0 else cv2.INTER_LINEAR
-        return cv2.warpAffine(
-            frame, self.matrix, (self.size, self.size), flags=interp, borderMode=cv2.BORDER_REPLICATE
-        )
+        """Warp an HxWxC frame (uint8 or uint16) into the ``size`` x ``size`` x C crop (bilinear, edge-replicated;
+        area-averaged first where the face is over twice the crop's size, e.g. at 4K)."""
+        return warp_to_square(frame, self.matrix, self.size, cv2.BORDER_REPLICATE)
 
     def to_crop(self, points: np.ndarray) -> np.ndarray:
         """Map (N, 2) frame pixel coordinates to crop coordinates."""

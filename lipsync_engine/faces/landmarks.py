@@ -18,6 +18,8 @@ import numpy as np  # noqa: E402
 from mediapipe.python.solutions import face_detection as mp_face_detection  # noqa: E402
 from mediapipe.python.solutions import face_mesh as mp_face_mesh  # noqa: E402
 
+from lipsync_engine.faces.resample import warp_to_square  # noqa: E402
+
 DETECT_MAX_SIDE = 640  # the detector sees frames at most this large
 MESH_SIDE = 384  # the face mesh sees a square crop of this size around the face
 BOX_MARGIN = 0.6  # crop for the mesh: detector box grown by this fraction on each side
@@ -108,7 +110,7 @@ class FaceLandmarker:
         cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
         scale = MESH_SIDE / side
         m = np.array([[scale, 0.0, MESH_SIDE / 2.0 - scale * cx], [0.0, scale, MESH_SIDE / 2.0 - scale * cy]])
-        result = self._mesh.process(_warp_down(rgb, m, (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)))
+        result = self._mesh.process(warp_to_square(rgb, m, MESH_SIDE, cv2.BORDER_CONSTANT))
         if not result.multi_face_landmarks:
             return None
         lm = result.multi_face_landmarks[0].landmark
@@ -116,21 +118,3 @@ class FaceLandmarker:
         inv = cv2.invertAffineTransform(m)
         return (pts @ inv[:, :2].T + inv[:, 2]).astype(np.float32)
 
-
-def _warp_down(rgb: np.ndarray, m: np.ndarray, box: Box) -> np.ndarray:
-    """Warp ``rgb`` by the 2x3 scale+shift ``m`` into a MESH_SIDE square. A large face (4K) is first
-    area-averaged to about twice the target size, so bilinear sampling does not alias skin texture into
-    the mesh's input."""
-    scale = float(m[0, 0])
-    h, w = rgb.shape[:2]
-    x0, y0 = max(0, int(np.floor(box[0]))), max(0, int(np.floor(box[1])))
-    x1, y1 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
-    if scale >= 0.5 or x1 - x0 < 2 or y1 - y0 < 2:
-        return cv2.warpAffine(rgb, m, (MESH_SIDE, MESH_SIDE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    factor = 0.5 / scale  # shrink so that the final warp halves the size
-    sw, sh = max(1, round((x1 - x0) / factor)), max(1, round((y1 - y0) / factor))
-    small = cv2.resize(rgb[y0:y1, x0:x1], (sw, sh), interpolation=cv2.INTER_AREA)
-    sx, sy = sw / (x1 - x0), sh / (y1 - y0)
-    # frame -> small: q = (p - origin) * (sx, sy); crop = m(p) = m(q / (sx, sy) + origin)
-    a = np.array([[m[0, 0] / sx, 0.0, m[0, 2] + m[0, 0] * x0], [0.0, m[1, 1] / sy, m[1, 2] + m[1, 1] * y0]])
-    return cv2.warpAffine(small, a, (MESH_SIDE, MESH_SIDE), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
