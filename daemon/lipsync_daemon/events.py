@@ -1,8 +1,11 @@
 """Change notices of the job store, so watchers wake when a job changes instead of polling hard."""
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
+
+log = logging.getLogger(__name__)
 
 
 class JobEvents:
@@ -22,7 +25,10 @@ class JobEvents:
             self.version += 1
             self._cond.notify_all()
         for listener in self._listeners:
-            listener(job_id)
+            try:
+                listener(job_id)
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop the thread that changed the job
+                log.exception("job change listener failed", extra={"job": job_id})
 
     def wait(self, seen: int, timeout: float) -> int:
         """Block until the version moves past ``seen`` or ``timeout`` seconds pass; return the version."""

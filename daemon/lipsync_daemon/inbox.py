@@ -21,7 +21,7 @@ from lipsync_daemon.errors import ServiceError, status_for
 from lipsync_daemon.events import JobEvents
 from lipsync_daemon.jobspec import Submissions
 from lipsync_daemon.manifest import CANCEL_SCHEMA, ManifestError, dumps, manifest_to_request, result_document, validate_manifest
-from lipsync_daemon.store import JobStore
+from lipsync_daemon.store import JobRecord, JobStore
 
 log = logging.getLogger(__name__)
 POLL_S = 0.5
@@ -125,10 +125,10 @@ class Inbox:
             if job is not None and job.spec.get("origin") == "inbox":
                 self._write_if_due(job, force)
 
-    def _write_if_due(self, job, force: bool) -> None:
-        state, at = self._written.get(job_id, ("", 0.0))
+    def _write_if_due(self, job: JobRecord, force: bool) -> None:
+        state, at = self._written.get(job.id, ("", 0.0))
         if force or job.state != state or time.monotonic() - at >= PROGRESS_EVERY_S:
-            self._written[job_id] = (job.state, time.monotonic())
+            self._written[job.id] = (job.state, time.monotonic())
             self._write_result(job.request_id, result_document(job.request_id, job))
             if job.final:
-                self._written.pop(job_id, None)
+                self._written.pop(job.id, None)

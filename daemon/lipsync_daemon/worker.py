@@ -173,16 +173,21 @@ class Worker:
             self._wake.clear()
             if self._stopping.is_set():
                 return
-            if self.host is None:
-                self._restart_host()
-                continue
-            self._fill_slots()
-            if time.monotonic() >= next_beat:
-                with self._lock:
-                    self.store.heartbeat(list(self.running), self.owner, self.config.lease_s)
-                for job_id in self.store.recover(expired_only=True):
-                    log.warning("requeued job whose lease expired", extra={"job": job_id})
-                next_beat = time.monotonic() + self.config.lease_s / 3
+            try:
+                if self.host is None:
+                    self._restart_host()
+                    continue
+                self._fill_slots()
+                if time.monotonic() >= next_beat:
+                    with self._lock:
+                        self.store.heartbeat(list(self.running), self.owner, self.config.lease_s)
+                    for job_id in self.store.recover(expired_only=True):
+                        log.warning("requeued job whose lease expired", extra={"job": job_id})
+                    next_beat = time.monotonic() + self.config.lease_s / 3
+            except Exception:  # noqa: BLE001 - the scheduler must outlive any one failure (e.g. a busy disk)
+                log.exception("scheduler step failed; retrying in a second")
+                self._stopping.wait(1.0)
+                self._wake.set()
 
     def _fill_slots(self) -> None:
         with self._lock:
