@@ -26,7 +26,8 @@ def take_request(take: ClipTake, timeline_name: str, output_dir: Path, settings:
     ext = ".mkv" if settings.get("codec") == "ffv1" else ".mov"
     output = output_dir / take.language / f"{stem}_{take.language}_{key}{ext}"
     return TakeRequest(f"otio-{key}", take.video, take.audio, output, take.audio_start_s,
-                       source_seconds=(take.source_start_s, take.duration_s), settings=settings, labels={"timeline": timeline_name, "clip": take.clip.name, "language": take.language})
+                       source_seconds=(take.source_start_s, take.duration_s), settings=settings,
+                       labels={"timeline": timeline_name, "clip": take.clip.name, "language": take.language})
 
 
 def write_timeline(timeline: otio.schema.Timeline, out: Path) -> None:

@@ -41,7 +41,8 @@ def test_otio_renders_each_clip_onto_a_language_track(media_root, daemon_env, ca
     work.mkdir()
     source = write_resolve_export(work / "reel.otio", media_root)
     out = work / "reel.lipsync.otio"
-    assert main(["otio", str(source), "--out", str(out), "--output-dir", str(work / "takes")]) == 0
+    code = main(["otio", str(source), "--out", str(out), "--output-dir", str(work / "takes")])
+    assert code == 0, capsys.readouterr()
     result = otio.adapters.read_from_file(str(out))
     assert result.metadata["Resolve_OTIO"] == {"Resolve OTIO Meta Version": "1.0"}
     assert result.global_start_time == RT(90000, 25)
@@ -60,8 +61,9 @@ def test_otio_reports_missing_media_and_still_writes_the_rest(media_root, daemon
     work.mkdir()
     source = write_resolve_export(work / "reel.otio", media_root, missing_media=True)
     out = work / "out.otio"
-    assert main(["otio", str(source), "--out", str(out), "--output-dir", str(work / "takes")]) == 1
-    assert "gone.mp4" in capsys.readouterr().err
+    code = main(["otio", str(source), "--out", str(out), "--output-dir", str(work / "takes")])
+    printed = capsys.readouterr()
+    assert code == 1 and "gone.mp4" in printed.err, printed
     clips = list(otio.adapters.read_from_file(str(out)).video_tracks()[1].find_clips())
     assert [c.metadata["lipsync"]["source_clip"] for c in clips] == ["shot.mp4"]
 

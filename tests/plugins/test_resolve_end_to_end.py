@@ -26,8 +26,9 @@ def test_menu_script_places_takes_reports_failures_and_reruns_without_duplicates
     resolve, timeline, settings = build_project(media_root, work)
     original = [(i.GetStart(), i.GetEnd()) for i in timeline.GetItemListInTrack("video", 1)]
 
-    assert run_menu_script(resolve, settings, monkeypatch) == 1  # the FR dub is too short: reported
+    code = run_menu_script(resolve, settings, monkeypatch)
     log = capsys.readouterr().out
+    assert code == 1, log  # the FR dub is too short: reported
     assert "placed 2 take(s), 2 failed" in log
     assert log.count("shorter than the clip") >= 2
     assert [timeline.GetTrackName("video", i) for i in (1, 2)] == ["Video 1", "LipSync DE"]
