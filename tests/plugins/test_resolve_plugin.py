@@ -6,11 +6,11 @@ import sys
 
 import pytest
 from conftest import RESOLVE_DIR, write_take
-from fake_resolve import FakeResolve
+from fake_resolve import FakeMediaPoolItem, FakeResolve
 from lipsync_resolve.calls import PluginError, ResolveCallError
-from lipsync_resolve.placement import add_as_take, import_take, place_on_track
+from lipsync_resolve.placement import add_as_take, find_pool_clip, import_take, place_on_track
 from lipsync_resolve.qa_record import add_markers, tag_take
-from lipsync_resolve.session import edition_note
+from lipsync_resolve.session import edition_note, load_settings
 from lipsync_resolve.timeline_reader import parse_rate, plan_jobs
 
 
@@ -155,3 +155,28 @@ def test_free_edition_from_21_1_is_told_to_use_the_lua_or_otio_route():
     assert "Lua launcher" in edition_note(FakeResolve("DaVinci Resolve", (21, 1, 0, 3, "")))
     assert edition_note(FakeResolve("DaVinci Resolve", (21, 0, 4, 5, ""))) is None
     assert edition_note(FakeResolve("DaVinci Resolve Studio", (21, 1, 0, 3, ""))) is None
+
+
+def test_pool_clip_dubs_and_media_at_another_rate(scene, tmp_path):
+    resolve, timeline, media = scene
+    pool = resolve.project.GetMediaPool()
+    timeline.SetTrackName("audio", 1, "Audio 1")
+    fast = FakeMediaPoolItem(str(tmp_path / "fast.mov"), "48", 400, "Video")
+    timeline.DeleteClips(timeline.GetItemListInTrack("video", 1))
+    timeline.place(fast, 20, 44, 86400, "video", 1)  # the fake places 1:1; Resolve's floor is not modelled
+    jobs, _ = plan_jobs(timeline, {"es": "de.wav"}, lambda name: find_pool_clip(pool.GetRootFolder(), name))
+    (job,) = jobs
+    assert (job.language, job.audio_path) == ("ES", str(tmp_path / "de.wav"))  # the pool clip's file
+    assert (job.source_start, job.source_end) == (20, 68)  # 24 timeline frames at 24 fps = 48 media frames at 48
+
+
+def test_settings_file_errors_name_the_file(tmp_path):
+    bad = tmp_path / "LipSync.json"
+    bad.write_text("{broken")
+    with pytest.raises(PluginError, match="LipSync.json is not valid JSON"):
+        load_settings(str(bad))
+    bad.write_text('{"mode": "overwrite"}')
+    with pytest.raises(PluginError, match="mode 'overwrite'"):
+        load_settings(str(bad))
+    defaults = load_settings(str(tmp_path / "absent.json"))
+    assert defaults.mode == "track" and defaults.lipsync_command == ["lipsync"] and defaults.use_marks
