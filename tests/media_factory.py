@@ -59,13 +59,14 @@ def make_video(path: str | Path, frames: Sequence[np.ndarray], *, fps: Fraction 
                codec: str = "libx264", pix_fmt: str = "yuv420p", rotation: int = 0, timecode: str | None = None,
                pts: Sequence[int] | None = None, time_base: Fraction | None = None,
                audio: np.ndarray | None = None, audio_rate: int = 48000, audio_codec: str = "aac",
+               audio_start: float = 0.0,
                color: dict[str, int] | None = None, options: dict[str, str] | None = None,
                container_options: dict[str, str] | None = None) -> Path:
     """Encode RGB ``frames`` (HxWx3 uint8, or uint16 for rgb48le input) to ``path`` and return it.
 
     ``rotation``: display-matrix angle (counter-clockwise, as VideoFrame.rotation reads it); frames are
     given as they should be stored. ``pts``: per-frame timestamps in ``time_base`` (VFR); default i/fps.
-    ``audio``: float32 (samples,) or (samples, channels) at ``audio_rate``, starting at time 0.
+    ``audio``: float32 (samples,) or (samples, channels) at ``audio_rate``, starting at ``audio_start`` s.
     ``color``: codec-context colour tags, e.g. {"color_primaries": 9, "color_trc": 16, "colorspace": 9,
     "color_range": 1}.
     """
@@ -96,7 +97,7 @@ def make_video(path: str | Path, frames: Sequence[np.ndarray], *, fps: Fraction 
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
         if audio_stream is not None:
-            _write_audio(out, audio_stream, audio, audio_rate)
+            _write_audio(out, audio_stream, audio, audio_rate, first=int(round(audio_start * audio_rate)))
     return path
 
 
@@ -116,13 +117,14 @@ def _add_audio(out: av.container.OutputContainer, pcm: np.ndarray, rate: int, co
     return out.add_stream(codec, rate=rate, layout=layout)
 
 
-def _write_audio(out: av.container.OutputContainer, stream: av.AudioStream, pcm: np.ndarray, rate: int) -> None:
+def _write_audio(out: av.container.OutputContainer, stream: av.AudioStream, pcm: np.ndarray, rate: int,
+                 first: int = 0) -> None:
     planar = np.ascontiguousarray((pcm[:, None] if pcm.ndim == 1 else pcm).T.astype(np.float32))
     layout = stream.codec_context.layout.name
     for offset in range(0, planar.shape[1], rate):
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar[:, offset:offset + rate]), format="fltp",
                                            layout=layout)
-        frame.sample_rate, frame.pts, frame.time_base = rate, offset, Fraction(1, rate)
+        frame.sample_rate, frame.pts, frame.time_base = rate, first + offset, Fraction(1, rate)
         out.mux(stream.encode(frame))
     out.mux(stream.encode(None))
 

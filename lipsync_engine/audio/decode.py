@@ -29,7 +29,9 @@ def load_audio(
     """Return the first audio stream of ``path`` as float32 mono PCM at 16 kHz, range about [-1, 1].
 
     Any rate and channel layout (8 kHz, 44.1/48 kHz stereo, 5.1, ...) is downmixed and resampled.
-    ``start``/``duration`` (seconds) cut a range; sample 0 of the result is at ``start``.
+    In a file with a video stream, sample 0 is at the first frame's time (audio that starts later is
+    preceded by silence), so the speech stays in sync with the picture; in an audio-only file it is
+    the first sample. ``start``/``duration`` (seconds) cut a range; sample 0 of the result is at ``start``.
     Raises AudioError naming the file when it has no audio stream, is truncated or decodes to nothing.
     """
     path = Path(path)
@@ -43,8 +45,11 @@ def load_audio(
             raise AudioError(f"'{path}' declares {declared / 3600:.1f} hours of audio, over the "
                              f"{MAX_SECONDS / 3600:.0f}-hour limit; cut the speech to the shot")
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        first_time: Fraction | None = None
         try:
             for frame in container.decode(stream):
+                if first_time is None and frame.pts is not None and frame.time_base is not None:
+                    first_time = Fraction(frame.pts) * Fraction(frame.time_base)
                 frame.pts = None  # let the resampler keep its own continuous clock
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray().reshape(-1))
@@ -54,10 +59,13 @@ def load_audio(
             decoded = sum(c.size for c in chunks) / SAMPLE_RATE
             raise AudioError(f"'{path}' is damaged or truncated: decoding stopped after {decoded:.2f} s "
                              f"({exc}); copy or export the audio again") from exc
+        picture_start = _video_start(container)
     pcm = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
     if pcm.size == 0:
         raise AudioError(f"'{path}' decodes to no audio samples; the file is empty or truncated")
     _check_complete(path, pcm.size / SAMPLE_RATE, declared)
+    if picture_start is not None and first_time is not None:
+        pcm = _align_to_picture(pcm, first_time - picture_start)
     if not np.isfinite(pcm).all():
         raise AudioError(f"'{path}' holds NaN or infinite samples; export the audio again")
     return _cut(pcm, start, duration)
@@ -80,6 +88,23 @@ def resample_to_16k(pcm: np.ndarray, sample_rate: int) -> np.ndarray:
     out = [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
     out += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
     return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
+
+
+def _video_start(container: av.container.InputContainer) -> Fraction | None:
+    """Start time (seconds) of the file's first video stream, or None for an audio-only file."""
+    if not container.streams.video:
+        return None
+    video = container.streams.video[0]
+    return Fraction(video.start_time or 0) * Fraction(video.time_base or 1)
+
+
+def _align_to_picture(pcm: np.ndarray, offset: Fraction) -> np.ndarray:
+    """Put sample 0 at the first video frame's time: pad silence for audio that starts ``offset``
+    seconds after the picture, drop the samples before it for audio that starts earlier."""
+    shift = int(round(offset * SAMPLE_RATE))
+    if shift > 0:
+        return np.concatenate([np.zeros(shift, np.float32), pcm])
+    return pcm[-shift:] if shift < 0 else pcm
 
 
 def _declared_seconds(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> float:

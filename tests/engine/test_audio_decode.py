@@ -55,6 +55,15 @@ def test_video_file_and_range(speech_clip: Path) -> None:
     np.testing.assert_array_equal(cut, full[SAMPLE_RATE: SAMPLE_RATE + SAMPLE_RATE // 2])
 
 
+@pytest.mark.parametrize("audio_start", [0.0, 0.5])
+def test_audio_of_a_video_starts_at_its_first_frame(tmp_path: Path, audio_start: float) -> None:
+    tone = _tone(1.0, 48000)
+    path = make_video(tmp_path / "late_audio.mov", pattern_frames(40, 64, 48), audio=tone, audio_start=audio_start)
+    pcm = load_audio(path)
+    onset = int(np.argmax(np.abs(pcm) > 0.05))  # first clearly audible sample
+    assert onset == pytest.approx(audio_start * SAMPLE_RATE, abs=0.005 * SAMPLE_RATE)
+
+
 def test_silence_is_valid(tmp_path: Path) -> None:
     pcm = load_audio(make_audio(tmp_path / "silence.wav", np.zeros(8000, np.float32), 16000))
     assert pcm.size == 8000 and not pcm.any()
