@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import threading
+import time
 from pathlib import Path
 
 CODECS = ("h264", "h265", "prores", "ffv1")
@@ -32,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     watch.add_argument("folder", type=Path, help="the watch folder (under the daemon's allowed roots)")
     watch.add_argument("--polling", action="store_true", help="poll instead of change events (SMB/NFS shares)")
     watch.add_argument("--settle", type=float, default=5.0, help="seconds a file must stop growing (default 5)")
-    watch.add_argument("--once", action="store_true", help="do one pass and exit (for cron and tests)")
+    watch.add_argument("--once", action="store_true", help="one pass: take what is ready, wait for those jobs, exit")
     watch.set_defaults(handler=_watch)
 
     takes = subparsers.add_parser("render-takes", help="render a take batch written by the Resolve script "
@@ -87,8 +88,11 @@ def _watch(args: argparse.Namespace) -> int:
     config = WatchConfig(args.folder, settle_s=args.settle, polling=args.polling, settings=_settings(args))
     with _client(args) as client:
         folder = WatchFolder(config, client, log=lambda line: print(line, flush=True))
-        if args.once:
+        if args.once:  # one pass, then wait for what it submitted
             folder.step()
+            while folder.jobs:
+                time.sleep(config.scan_s)
+                folder.step()
             return 0
         stop = threading.Event()
         try:

@@ -2,7 +2,8 @@
 
 Copies over SMB/NFS or from a camera card arrive slowly; a file caught mid-copy would render half a shot.
 A file is ready when it is non-empty, its (size, mtime) has not changed for ``settle_s`` seconds of the
-caller's clock, and it opens for reading. Any change restarts the wait.
+caller's clock, and it opens for reading. Any change restarts the wait; ``settle_s=0`` takes a
+non-empty, openable file at once (for files renamed into place complete).
 """
 from __future__ import annotations
 
@@ -37,8 +38,9 @@ class StabilityTracker:
         now = self.clock()
         seen = self._seen.get(path)
         if seen is None or seen.signature != signature:
-            self._seen[path] = _Seen(signature, now)
-            return False
+            seen = self._seen[path] = _Seen(signature, now)
+            if self.settle_s > 0:
+                return False
         if stat.st_size == 0 or now - seen.since < self.settle_s:
             return False
         try:

@@ -9,6 +9,7 @@ import time
 import av
 
 from editor_plugins.watch.runner import WatchConfig, WatchFolder
+from lipsync_cli.main import main
 from lipsync_daemon.client import LipsyncClient
 
 
@@ -109,3 +110,14 @@ def test_daemon_down_keeps_files_for_later(media_root, daemon):
     with LipsyncClient(running.addresses[0], running.token) as up:
         back = WatchFolder(WatchConfig(folder, settle_s=0.0), up, log=lines.append)
         assert wait_for(lambda: back.step() or names(folder / "out") == ["c.DE.mp4"])
+
+
+def test_cli_once_renders_what_is_ready_and_refuses_a_missing_folder(media_root, daemon_env, capsys):
+    folder = media_root / "watch_cli"
+    folder.mkdir()
+    shutil.copy(media_root / "noface.mp4", folder / "d.mov")
+    shutil.copy(media_root / "de.wav", folder / "d.pt.wav")
+    assert main(["watch", str(folder), "--once", "--settle", "0", "--codec", "ffv1"]) == 0
+    assert names(folder / "out") == ["d.PT.mkv"] and names(folder / "done") == ["d.mov", "d.pt.wav"]
+    assert main(["watch", str(media_root / "nowhere")]) == 2
+    assert "watch folder" in capsys.readouterr().err
