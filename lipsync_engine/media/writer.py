@@ -15,6 +15,7 @@ written frame's pts; the original audio keeps its own clock, so it stays where i
 from __future__ import annotations
 
 import heapq
+import threading
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -23,7 +24,7 @@ from types import TracebackType
 import av
 import numpy as np
 
-from lipsync_engine.errors import InputError, OutputError
+from lipsync_engine.errors import InputError, OutputError, RenderCancelled
 from lipsync_engine.media.atomic import AtomicOutput, as_output_error, temp_path_beside
 from lipsync_engine.media.audio_tracks import add_dub_track, add_file_track
 from lipsync_engine.media.colour import COLOR_PRIMARIES, COLOR_RANGE, COLOR_SPACE, COLOR_TRC, SWSCALE_SPACES, value_of
@@ -137,7 +138,7 @@ class VideoWriter:
                               f"'{self._output.final}' ({exc}); nothing was written there") from exc
 
     def finish(self, audio: np.ndarray | None = None, original_audio_from: str | Path | None = None, *,
-               dub_from: str | Path | None = None) -> Path:
+               dub_from: str | Path | None = None, cancel: threading.Event | None = None) -> Path:
         """Flush the encoder, mux the dub and the optional original audio, move the take into place.
 
         The dub is either ``audio``: float32 mono 16 kHz PCM whose first sample plays at the first
@@ -145,6 +146,7 @@ class VideoWriter:
         whose first audio stream is copied at its own quality (sample 0 at the first frame's pts, cut at
         the last frame's end). ``original_audio_from``: a file whose first audio stream is kept as a
         second track, cut to the frames' time span on its own clock. Returns the output path.
+        ``cancel`` set during the remux raises RenderCancelled; nothing is left at the output path.
         """
         if audio is not None and dub_from is not None:
             raise InputError("pass the dub either as PCM (audio=) or as a file (dub_from=), not both")
@@ -168,6 +170,9 @@ class VideoWriter:
                     sources.append(add_file_track(out, original_audio_from, codec, first=start, last=end,
                                                   title="Original"))
                 for packet in heapq.merge(*sources, key=_dts_seconds):
+                    if cancel is not None and cancel.is_set():
+                        raise RenderCancelled(f"cancelled while muxing '{self._output.final}'; nothing was "
+                                              f"written there")
                     out.mux(packet)
             final = self._output.commit()
         except OSError as exc:

@@ -8,13 +8,14 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from media_factory import make_video, pattern_frames
 
-from lipsync_engine.errors import OutputError
+from lipsync_engine.errors import OutputError, RenderCancelled
 from lipsync_engine.media import VideoWriter, atomic_path, probe_video, read_frames
 
 
@@ -112,3 +113,16 @@ def test_writer_on_full_tmpfs_raises_output_error_and_cleans_up(tmp_path: Path) 
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["result"].startswith("disk full writing"), report
     assert report["left"] == []  # no temp file and no partial take on the full disk
+
+
+def test_cancel_during_finish_leaves_nothing(tmp_path: Path) -> None:
+    src = make_video(tmp_path / "src.mp4", pattern_frames(4, 64, 48))
+    info = probe_video(src)
+    cancel = threading.Event()
+    with pytest.raises(RenderCancelled):
+        with VideoWriter(tmp_path / "take.mp4", info) as writer:
+            for frame in read_frames(src, info):
+                writer.write(frame.rgb, frame.pts)
+            cancel.set()
+            writer.finish(cancel=cancel)
+    assert sorted(tmp_path.iterdir()) == [src]
