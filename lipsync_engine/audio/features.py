@@ -21,15 +21,20 @@ def log_mel(pcm: np.ndarray) -> np.ndarray:
 
     Returns (MEL_BINS, T) float32 in [-4, 4], T = ceil(len(pcm) / HOP); column j is centred at j / 100 s.
     """
+    power = np.abs(np.fft.rfft(windowed_frames(pcm), n=N_FFT, axis=1)) ** 2
+    mel = _mel_filters() @ power.T
+    db = 10.0 * np.log10(np.maximum(mel, 1e-10)) - 20.0
+    return np.clip(8.0 * (db + 100.0) / 100.0 - 4.0, -4.0, 4.0).astype(np.float32)
+
+
+def windowed_frames(pcm: np.ndarray) -> np.ndarray:
+    """Hann-windowed 25 ms frames of float32 mono 16 kHz PCM every 10 ms: (T, WIN) float32,
+    T = ceil(len(pcm) / HOP), frame j centred at j / 100 s (zero-padded past either end)."""
     pcm = np.asarray(pcm, dtype=np.float32).reshape(-1)
     n_frames = max(1, -(-pcm.size // HOP))
     padded = np.pad(pcm, (WIN // 2, WIN // 2 + HOP * n_frames - pcm.size))
     idx = np.arange(WIN)[None, :] + HOP * np.arange(n_frames)[:, None]
-    frames = padded[idx] * _hann()[None, :]
-    power = np.abs(np.fft.rfft(frames, n=N_FFT, axis=1)) ** 2
-    mel = _mel_filters() @ power.T
-    db = 10.0 * np.log10(np.maximum(mel, 1e-10)) - 20.0
-    return np.clip(8.0 * (db + 100.0) / 100.0 - 4.0, -4.0, 4.0).astype(np.float32)
+    return padded[idx] * hann_window()[None, :]
 
 
 def frame_mel_windows(mel: np.ndarray, centre_times: np.ndarray, window: int = MEL_WINDOW) -> np.ndarray:
@@ -49,7 +54,8 @@ def frame_mel_windows(mel: np.ndarray, centre_times: np.ndarray, window: int = M
 
 
 @lru_cache(maxsize=1)
-def _hann() -> np.ndarray:
+def hann_window() -> np.ndarray:
+    """(WIN,) float32 periodic Hann window of the 25 ms analysis frames."""
     return np.hanning(WIN + 1)[:-1].astype(np.float32)
 
 

@@ -10,12 +10,10 @@ Decisions are made on the log-mel clock (10 ms hop, column j centred at j / 100 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-
 import numpy as np
 
 from lipsync_engine.audio.decode import SAMPLE_RATE
-from lipsync_engine.audio.features import HOP, MEL_FPS, WIN
+from lipsync_engine.audio.features import MEL_FPS, WIN, hann_window, windowed_frames
 from lipsync_engine.errors import AudioError
 
 
@@ -66,14 +64,11 @@ def voice_activity(pcm: np.ndarray, centre_times: np.ndarray, config: VadConfig 
 def band_energy_db(pcm: np.ndarray, band_hz: tuple[float, float]) -> np.ndarray:
     """(T,) float64 energy in ``band_hz`` of 25 ms Hann frames every 10 ms, in dB where a full-scale
     sine in the band reads about -3 dB and digital silence -120 dB."""
-    n_frames = max(1, -(-pcm.size // HOP))
-    padded = np.pad(pcm, (WIN // 2, WIN // 2 + HOP * n_frames - pcm.size))
-    idx = np.arange(WIN)[None, :] + HOP * np.arange(n_frames)[:, None]
-    window = _hann()
-    spectrum = np.abs(np.fft.rfft(padded[idx] * window[None, :], axis=1)) ** 2
+    spectrum = np.abs(np.fft.rfft(windowed_frames(pcm).astype(np.float64), axis=1)) ** 2
     freqs = np.fft.rfftfreq(WIN, 1.0 / SAMPLE_RATE)
     in_band = (freqs >= band_hz[0]) & (freqs <= band_hz[1])
     # Parseval: the sum over the full spectrum (both halves) / (WIN * sum(w^2)) is the mean power.
+    window = hann_window().astype(np.float64)
     power = 2.0 * spectrum[:, in_band].sum(axis=1) / (WIN * float(np.sum(window ** 2)))
     return 10.0 * np.log10(power + 1e-12)
 
@@ -109,7 +104,3 @@ def _widen(mask: np.ndarray, *, before: int, after: int) -> np.ndarray:
             out[max(0, start - before):min(mask.size, end + after)] = True
     return out
 
-
-@lru_cache(maxsize=1)
-def _hann() -> np.ndarray:
-    return np.hanning(WIN + 1)[:-1].astype(np.float64)
