@@ -41,14 +41,18 @@ class FaceLandmarks:
         return float(self.box[2] - self.box[0])
 
 
-def as_uint8(rgb: np.ndarray) -> np.ndarray:
-    """HxWx3 uint8 or uint16 RGB -> contiguous HxWx3 uint8 (uint16 keeps its top 8 bits)."""
+def _check_frame(rgb: np.ndarray) -> None:
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an HxWx3 RGB frame, got shape {rgb.shape}")
+    if rgb.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"expected a uint8 or uint16 RGB frame, got dtype {rgb.dtype}")
+
+
+def as_uint8(rgb: np.ndarray) -> np.ndarray:
+    """HxWx3 uint8 or uint16 RGB -> contiguous HxWx3 uint8 (uint16 keeps its top 8 bits)."""
+    _check_frame(rgb)
     if rgb.dtype == np.uint16:
         rgb = (rgb >> 8).astype(np.uint8)
-    elif rgb.dtype != np.uint8:
-        raise ValueError(f"expected a uint8 or uint16 RGB frame, got dtype {rgb.dtype}")
     return np.ascontiguousarray(rgb)
 
 
@@ -77,7 +81,6 @@ class FaceLandmarker:
 
     def detect(self, rgb: np.ndarray) -> list[FaceLandmarks]:
         """All faces in an HxWx3 uint8/uint16 RGB frame, largest first; faces whose mesh fails are dropped."""
-        rgb = as_uint8(rgb)
         faces = []
         for box, score in self.detect_boxes(rgb)[: self.max_faces]:
             points = self.landmarks_in_box(rgb, box)
@@ -87,10 +90,11 @@ class FaceLandmarker:
 
     def detect_boxes(self, rgb: np.ndarray) -> list[tuple[Box, float]]:
         """Detector boxes (x0, y0, x1, y1) in frame pixels with scores, largest first."""
-        rgb = as_uint8(rgb)
+        _check_frame(rgb)
         h, w = rgb.shape[:2]
         scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
         small = rgb if scale == 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        small = as_uint8(small)  # converted after shrinking: a 4K 16-bit frame is never converted whole
         detections = self._detector.process(small).detections
         if not detections:  # a face filling most of the frame is out of the full-range model's range
             detections = self._near_detector.process(small).detections
@@ -104,13 +108,13 @@ class FaceLandmarker:
 
     def landmarks_in_box(self, rgb: np.ndarray, box: Box) -> np.ndarray | None:
         """Run the face mesh on a square crop around ``box``; (468, 2) float32 frame pixel coords or None."""
-        rgb = as_uint8(rgb)
+        _check_frame(rgb)
         x0, y0, x1, y1 = box
         side = max(x1 - x0, y1 - y0) * (1.0 + 2.0 * BOX_MARGIN)
         cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
         scale = MESH_SIDE / side
         m = np.array([[scale, 0.0, MESH_SIDE / 2.0 - scale * cx], [0.0, scale, MESH_SIDE / 2.0 - scale * cy]])
-        result = self._mesh.process(warp_to_square(rgb, m, MESH_SIDE, cv2.BORDER_CONSTANT))
+        result = self._mesh.process(as_uint8(warp_to_square(rgb, m, MESH_SIDE, cv2.BORDER_CONSTANT)))
         if not result.multi_face_landmarks:
             return None
         lm = result.multi_face_landmarks[0].landmark

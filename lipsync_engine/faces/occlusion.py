@@ -19,11 +19,12 @@ MIN_FRAMES = 10  # fewer measured frames than this: no statistics, nothing flagg
 
 
 def mouth_signature(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """(3,) float32 log(lip / cheek) mean colour of an HxWx3 uint8 frame with (468, 2) landmarks."""
+    """(3,) float32 log(lip / cheek) mean colour of an HxWx3 uint8/uint16 frame with (468, 2) landmarks."""
     lips = (points[list(topology.OUTER_LIPS)] + points[list(topology.INNER_LIPS)]) / 2.0
     lip = _mean_colour(rgb, lips)
     cheek = _mean_colour(rgb, points[list(_CHEEKS)])
-    return np.log((lip + 4.0) / (cheek + 4.0)).astype(np.float32)
+    dark = 4.0 * (np.iinfo(rgb.dtype).max / 255.0)  # keeps near-black pixels from dominating the ratio
+    return np.log((lip + dark) / (cheek + dark)).astype(np.float32)
 
 
 def _mean_colour(rgb: np.ndarray, xy: np.ndarray) -> np.ndarray:

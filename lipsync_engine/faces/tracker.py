@@ -19,7 +19,7 @@ import numpy as np
 
 from lipsync_engine.errors import InputError, RenderCancelled
 from lipsync_engine.faces.image import main_faces
-from lipsync_engine.faces.landmarks import Box, FaceLandmarker, FaceLandmarks, as_uint8
+from lipsync_engine.faces.landmarks import Box, FaceLandmarker, FaceLandmarks
 from lipsync_engine.faces.occlusion import mouth_signature, occluded
 from lipsync_engine.faces.cleanup import debounce, fill_dropouts, steady_runs
 from lipsync_engine.faces.quality import FACE_OCCLUDED, NO_FACE, FaceRules, eye_distance, face_problem
@@ -80,7 +80,6 @@ def track_shot(
             elif index != first_index + len(per_frame):
                 raise InputError(f"frames must be consecutive: expected index {first_index + len(per_frame)}, "
                                  f"got {index}")
-            rgb = as_uint8(rgb)
             faces = _follow(landmarker, rgb, per_frame[-1]) if per_frame and per_frame[-1] else None
             if faces is None or len(per_frame) % config.redetect_every == 0:
                 faces = _with_new_faces(landmarker, rgb, faces or [], config)
