@@ -9,8 +9,9 @@ remuxes those packets (copied, not re-encoded) with the dub and the optional ori
 interleaved by time, into a second hidden temp file that replaces the output atomically. The remux
 is why the dub may arrive only at finish(); it costs one copy of the compressed video on disk.
 
-Timing: every frame keeps its source pts (VFR stays VFR); the dub's first sample plays at the first
-written frame's pts; the original audio keeps its own clock, so it stays where it was.
+Timing: every frame keeps its source pts (VFR stays VFR; constant-rate shots are written on their
+exact 1/fps grid, so a millisecond Matroska clock becomes exact 1001/24000 steps in .mov/.mp4); the
+dub's first sample plays at the first written frame's pts; the original audio keeps its own clock.
 """
 from __future__ import annotations
 
@@ -51,6 +52,9 @@ class VideoWriter:
         self._video_temp = temp_path_beside(out_path, "video")
         self._rgb_format = rgb_format(info.bit_depth)
         self._dtype = np.uint8 if info.bit_depth <= 8 else np.uint16
+        # constant-rate shots are written on their exact frame grid (a millisecond Matroska clock
+        # would otherwise turn 24000/1001 into 41/42 ms steps); VFR shots keep the source clock
+        self._time_base = info.time_base if info.is_vfr else 1 / info.fps
         self._first_pts: Fraction | None = None
         self._last_tick: int | None = None
         self._finished = False
@@ -70,8 +74,8 @@ class VideoWriter:
         stream = self._container.add_stream(settings.encoder, rate=info.fps, options=dict(settings.options))
         stream.width, stream.height, stream.pix_fmt = info.width, info.height, settings.pix_fmt
         ctx = stream.codec_context
-        ctx.time_base = info.time_base
-        stream.time_base = info.time_base
+        ctx.time_base = self._time_base
+        stream.time_base = self._time_base
         ctx.thread_type = "AUTO"
         tags = ((COLOR_RANGE, info.color_range, "color_range"), (COLOR_PRIMARIES, info.color_primaries, "color_primaries"),
                 (COLOR_TRC, info.color_trc, "color_trc"), (COLOR_SPACE, info.color_space, "colorspace"))
@@ -99,7 +103,7 @@ class VideoWriter:
         if rgb.shape != expected or rgb.dtype != self._dtype:
             raise InputError(f"frame {self.frames_written} is {rgb.dtype} {rgb.shape}; this take needs "
                              f"{np.dtype(self._dtype).name} {expected}, as read_frames gives")
-        tick = int(round(Fraction(pts) / self.info.time_base))
+        tick = int(round(Fraction(pts) / self._time_base))
         if self._last_tick is not None and tick <= self._last_tick:
             raise InputError(f"frame {self.frames_written} has pts {float(pts):.6f} s, not after the previous "
                              f"frame; pass the frames' source pts in order")
@@ -107,7 +111,7 @@ class VideoWriter:
             self._first_pts = Fraction(pts)
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format=self._rgb_format)
         frame = self._to_output_format(frame)
-        frame.pts, frame.time_base = tick, self.info.time_base
+        frame.pts, frame.time_base = tick, self._time_base
         self._encode(frame)
         self._last_tick = tick
         self.frames_written += 1
@@ -155,7 +159,7 @@ class VideoWriter:
         self._encode(None)
         self._container.close()
         start = self._first_pts or Fraction(0)
-        end = self.info.time_base * (self._last_tick or 0) + self.info.frame_duration
+        end = self._time_base * (self._last_tick or 0) + self.info.frame_duration
         try:
             with av.open(str(self._video_temp)) as src, \
                     av.open(str(self._output.temp), "w", format=self.settings.muxer) as out:

@@ -55,6 +55,15 @@ def test_h264_keeps_rate_count_timecode_and_colour(tmp_path: Path, fps: Fraction
     assert (out.color_primaries, out.color_trc, out.color_space, out.color_range) == ("bt709", "bt709", "bt709", "tv")
 
 
+@pytest.mark.parametrize("fps", [Fraction(24000, 1001), Fraction(30000, 1001)])
+def test_millisecond_clock_becomes_exact_frame_grid(tmp_path: Path, fps: Fraction) -> None:
+    src = make_video(tmp_path / "src.mkv", pattern_frames(12, 64, 48), fps=fps)  # Matroska: 1 ms ticks
+    _transcode(src, tmp_path / "take.mov", "h264")
+    out = probe_video(tmp_path / "take.mov")
+    assert (out.fps, out.frame_count, out.is_vfr, out.duration) == (fps, 12, False, 12 / fps)
+    assert [f.pts for f in read_frames(tmp_path / "take.mov", out)] == [i / fps for i in range(12)]
+
+
 @pytest.mark.parametrize("codec, suffix, pix_fmt", [("h265", ".mp4", "yuv420p10le"), ("prores", ".mov", "yuv422p10le"),
                                                     ("h264", ".mkv", "yuv420p10le")])
 def test_10_bit_source_stays_10_bit(tmp_path: Path, codec: str, suffix: str, pix_fmt: str) -> None:
