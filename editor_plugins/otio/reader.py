@@ -96,7 +96,11 @@ def plan_takes(timeline: otio.schema.Timeline, base: Path) -> tuple[list[ClipTak
     for index, track in enumerate(timeline.video_tracks()):
         if (track.name or "").startswith(OUTPUT_TRACK_PREFIX):
             continue
-        for clip in (c for c in track if isinstance(c, otio.schema.Clip)):
+        for clip in track:
+            if isinstance(clip, otio.schema.Stack):
+                problems.append(f"nested clip '{clip.name}' on '{track.name}' is not rendered; decompose it first")
+            if not isinstance(clip, otio.schema.Clip):
+                continue
             record = clip.range_in_parent()
             video = media_path(clip, base)
             if video is None:

@@ -45,6 +45,9 @@ def test_plan_reads_dub_languages_source_and_audio_ranges(tmp_path):
                    ("shot_a.mov", "FR", round(10 / 24, 4), 2.0, 1.0),
                    ("shot_b.mov", "DE", 0.0, 1.5, 2.5)]  # shot_b starts at 48 + 12 = frame 60 of the dub
     assert len(problems) == 1 and "shot_b.mov" in problems[0] and "Dub FR" in problems[0]
+    nested = resolve_shaped(tmp_path)
+    nested.video_tracks()[0].append(otio.schema.Stack(name="compound"))
+    assert any("nested clip 'compound'" in p for p in plan_takes(nested, tmp_path)[1])
     assert {t.video.name for t in takes} == {"shot_a.mov", "shot_b.mov"}
 
 

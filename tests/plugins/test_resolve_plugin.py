@@ -10,7 +10,7 @@ from fake_resolve import FakeMediaPoolItem, FakeResolve
 from lipsync_resolve.calls import PluginError, ResolveCallError
 from lipsync_resolve.placement import add_as_take, find_pool_clip, import_take, place_on_track
 from lipsync_resolve.qa_record import add_markers, tag_take
-from lipsync_resolve.session import edition_note, load_settings
+from lipsync_resolve.session import edition_note, load_settings, run
 from lipsync_resolve.timeline_reader import parse_rate, plan_jobs
 
 
@@ -180,3 +180,11 @@ def test_settings_file_errors_name_the_file(tmp_path):
         load_settings(str(bad))
     defaults = load_settings(str(tmp_path / "absent.json"))
     assert defaults.mode == "track" and defaults.lipsync_command == ["lipsync"] and defaults.use_marks
+
+
+def test_a_missing_lipsync_command_is_told_and_changes_nothing(scene, tmp_path):
+    resolve, timeline, media = scene
+    settings = load_settings(str(tmp_path / "absent.json"))._replace(lipsync_command=[str(tmp_path / "no-lipsync")])
+    with pytest.raises(PluginError, match="cannot run the lipsync command"):
+        run(resolve, settings, str(tmp_path), log=lambda line: None)
+    assert timeline.GetTrackCount("video") == 1 and not list(tmp_path.glob("batch-*"))

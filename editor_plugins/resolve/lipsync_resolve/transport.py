@@ -81,13 +81,15 @@ def render_batch(command, batch, work_dir, log):
                     log("  %s %s %s/%s frames" % (event["request_id"], event.get("stage") or event.get("state"),
                                                   event.get("frames_done", 0), event.get("frames_total", "?")))
             code = process.wait()
+        with open(errors_path) as errors:
+            message = errors.read().strip()
     except OSError as exc:
         raise PluginError("cannot run the lipsync command %r (%s); run `lipsync resolve-install` again from "
                           "the environment where lipsync is installed" % (" ".join(command), exc))
-    with open(errors_path) as errors:
-        message = errors.read().strip()
-    os.remove(errors_path)
-    os.remove(batch_path)
+    finally:
+        for path in (errors_path, batch_path):
+            if os.path.exists(path):
+                os.remove(path)
     if code != 0 and not results:
         raise PluginError(message.splitlines()[-1] if message else "lipsync render-takes failed (exit %d)" % code)
     return results
