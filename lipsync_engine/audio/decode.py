@@ -14,7 +14,7 @@ import av
 import numpy as np
 
 from lipsync_engine.errors import AudioError
-from lipsync_engine.media.opening import open_media
+from lipsync_engine.media.opening import open_media, picture_stream
 
 SAMPLE_RATE = 16000
 MAX_SECONDS = 6 * 3600.0  # longer speech is refused from the header before decoding (1.4 GB of PCM)
@@ -91,10 +91,10 @@ def resample_to_16k(pcm: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def _video_start(container: av.container.InputContainer) -> Fraction | None:
-    """Start time (seconds) of the file's first video stream, or None for an audio-only file."""
-    if not container.streams.video:
+    """Start time (seconds) of the file's picture, or None for an audio-only file (cover art aside)."""
+    video = picture_stream(container)
+    if video is None:
         return None
-    video = container.streams.video[0]
     return Fraction(video.start_time or 0) * Fraction(video.time_base or 1)
 
 

@@ -53,3 +53,12 @@ def open_media(path: str | Path, error: type[InputError], kind: str = "media") -
                     f"image sequences and URLs are refused: pass a .mov/.mp4/.mkv/.wav/.mp3 file") from exc
     except av.FFmpegError as exc:
         raise error(f"cannot open '{path}' ({exc}); pass a readable media file") from exc
+
+
+def picture_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    """The first video stream that is moving picture, not cover art or a still thumbnail; None if none."""
+    stills = av.stream.Disposition.attached_pic | av.stream.Disposition.still_image
+    for stream in container.streams.video:
+        if not stream.disposition & stills:
+            return stream
+    return None

@@ -16,7 +16,7 @@ import numpy as np
 from lipsync_engine.errors import MediaError
 from lipsync_engine.media.colour import COLOR_PRIMARIES, COLOR_RANGE, COLOR_SPACE, COLOR_TRC, name_of
 from lipsync_engine.media.limits import MediaLimits
-from lipsync_engine.media.opening import open_media
+from lipsync_engine.media.opening import open_media, picture_stream
 
 # Broadcast rates a float rate snaps to when it is within 0.05 % of one of them.
 STANDARD_RATES = tuple(Fraction(n, d) for n, d in (
@@ -62,9 +62,10 @@ def probe_video(path: str | Path, limits: MediaLimits = MediaLimits()) -> VideoI
     """Probe ``path``; raise MediaError for a missing, non-media, video-less, truncated, empty or
     over-limit file. Reads the packets once (no decoding) to count frames and detect VFR."""
     with open_media(path, MediaError, "video") as container:
-        if not container.streams.video:
-            raise MediaError(f"'{path}' has no video stream; pass a video file (.mov, .mp4, .mkv)")
-        stream = container.streams.video[0]
+        stream = picture_stream(container)
+        if stream is None:
+            raise MediaError(f"'{path}' has no video stream (cover art does not count); pass a video file "
+                             f"(.mov, .mp4, .mkv)")
         ctx = stream.codec_context
         if ctx.pix_fmt is None or not ctx.width:
             raise MediaError(f"'{path}': the video codec '{ctx.name}' could not be read; the file is damaged "
@@ -179,7 +180,7 @@ def _is_vfr(deltas: np.ndarray) -> bool:
 def _first_frame_rotation(path: object) -> tuple[int, av.VideoFrame]:
     with open_media(path, MediaError, "video") as container:
         try:
-            first = next(container.decode(video=0), None)
+            first = next(container.decode(picture_stream(container)), None)
         except av.FFmpegError as exc:
             raise MediaError(f"'{path}': the first video frame cannot be decoded ({exc}); the file is damaged") from exc
         if first is None:

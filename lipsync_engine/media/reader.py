@@ -12,7 +12,7 @@ from av.video.reformatter import Interpolation
 
 from lipsync_engine.errors import MediaError
 from lipsync_engine.media.colour import SWSCALE_SPACES
-from lipsync_engine.media.opening import open_media
+from lipsync_engine.media.opening import open_media, picture_stream
 from lipsync_engine.media.probe import VideoInfo
 
 
@@ -45,7 +45,7 @@ def read_frames(path: str | Path, info: VideoInfo) -> Iterator[Frame]:
     turns = info.rotation // 90
     index = 0
     with open_media(path, MediaError, "video") as container:
-        stream = container.streams.video[0]
+        stream = picture_stream(container)
         stream.thread_type = "AUTO"
         try:
             for frame in container.decode(stream):

@@ -8,6 +8,7 @@ import av
 import pytest
 from media_factory import make_audio, make_video, pattern_frames, speech_like, truncate, unusable_files
 
+from lipsync_engine.audio import load_audio
 from lipsync_engine.errors import InputError, MediaError
 from lipsync_engine.media import MediaLimits, probe_video
 from lipsync_engine.media.opening import OPEN_OPTIONS
@@ -115,3 +116,21 @@ def test_truncated_files_reported(tmp_path: Path) -> None:
     matroska = make_video(tmp_path / "c.mkv", frames)
     with pytest.raises(MediaError, match=r"truncated.*promises 25 frames"):
         probe_video(truncate(matroska, 0.5, tmp_path / "c_cut.mkv"))
+
+
+def test_cover_art_is_not_a_video(tmp_path: Path) -> None:
+    path = tmp_path / "song.mp3"
+    with av.open(str(path), "w") as out:  # speech with an embedded cover picture (an attached_pic stream)
+        audio = out.add_stream("libmp3lame", rate=16000, layout="mono")
+        cover = out.add_stream("mjpeg", rate=1)
+        cover.width, cover.height, cover.pix_fmt = 32, 32, "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        picture = av.VideoFrame.from_ndarray(FRAMES[0][:32, :32].copy(), format="rgb24").reformat(format="yuvj420p")
+        picture.pts = 0
+        out.mux(cover.encode(picture) + cover.encode(None))
+        frame = av.AudioFrame.from_ndarray(speech_like(1.0)[None], format="flt", layout="mono")
+        frame.sample_rate, frame.pts = 16000, 0
+        out.mux(audio.encode(frame) + audio.encode(None))
+    with pytest.raises(MediaError, match="no video stream"):
+        probe_video(path)
+    assert abs(load_audio(path).size - 16000) < 800  # the speech itself is fine, from its first sample
