@@ -4,9 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
+from lipsync_engine.blend import lower_face_mask
+from lipsync_engine.faces.align import align_face
 from media_factory import shared_data
 
 DATA = shared_data()
@@ -37,3 +40,33 @@ def frame_times(path: Path) -> list[float]:
     """Presentation time of every frame, seconds."""
     with av.open(str(path)) as container:
         return [float(f.pts * f.time_base) for f in container.decode(video=0)]
+
+
+def changes_outside_the_mask(source: np.ndarray, take: np.ndarray, points: np.ndarray, size: int) -> tuple[int, int]:
+    """(changed pixels, changed pixels farther than 2 px from the warped blend mask) of one frame."""
+    changed = np.any(source != take, axis=2)
+    alignment = align_face(points, size)
+    mask = lower_face_mask(alignment.to_crop(points), size)
+    in_frame = cv2.warpAffine(mask, alignment.inverse, (source.shape[1], source.shape[0]), flags=cv2.INTER_LINEAR)
+    near_mask = cv2.dilate((in_frame > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    return int(changed.sum()), int((changed & ~near_mask).sum())
+
+
+def tiny_learned_weights(folder: Path) -> Path:
+    """A weights file of the learned generator with tiny random networks (the real loader, no training)."""
+    import torch
+
+    from lipsync_engine.model import GeneratorConfig, MotionConfig, RendererConfig
+    from lipsync_engine.model.audio_motion import build_audio_motion
+    from lipsync_engine.model.bundle import GeneratorBundle, save_bundle
+    from lipsync_engine.model.renderer import build_renderer
+
+    torch.manual_seed(0)
+    config = GeneratorConfig(name="tiny-random", renderer=RendererConfig(widths=(8, 8, 8, 8, 8)),
+                             motion=MotionConfig(hidden=16))
+    bundle = GeneratorBundle(config=config, renderer=build_renderer(config.renderer),
+                             motion=build_audio_motion(config.motion), basis=np.eye(10, 110, dtype=np.float32),
+                             gain=np.ones(10, np.float32))
+    path = folder / "tiny.safetensors"
+    save_bundle(path, bundle)
+    return path

@@ -11,7 +11,8 @@ from lipsync_engine import load_generator, sync_frame, sync_frames
 from lipsync_engine.errors import AudioError, MediaError, MultipleFacesError, NoFaceError
 
 from media_factory import clip_frames
-from pipeline_media import FACE_CLIP, OTHER_CLIP, clip_speech, needs_data
+from lipsync_engine.faces import image_face
+from pipeline_media import FACE_CLIP, OTHER_CLIP, changes_outside_the_mask, clip_speech, needs_data, tiny_learned_weights
 
 pytestmark = needs_data
 
@@ -45,6 +46,15 @@ def test_identity_keeps_size_and_every_pixel(face, speech, size):
     out = sync_frame(image, speech, load_generator("identity"))
     assert out.shape == image.shape and out.dtype == np.uint8
     assert np.array_equal(out, image)
+
+
+def test_learned_generator_changes_only_the_lower_face(face, speech, tmp_path):
+    generator = load_generator(str(tiny_learned_weights(tmp_path)))
+    image = on_canvas(face, 1001, 777)
+    out = sync_frame(image, speech, generator)
+    assert out.shape == image.shape
+    changed, outside = changes_outside_the_mask(image, out, image_face(image).points, generator.crop_size)
+    assert changed > 0 and outside == 0, (changed, outside)
 
 
 def test_sync_frames_gives_one_frame_per_frame_time(face, speech):
