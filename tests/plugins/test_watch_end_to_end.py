@@ -31,14 +31,19 @@ def names(folder):
     return sorted(p.name for p in folder.iterdir())
 
 
+def watch_folder(media_root, name, **drops):
+    """A new folder under the allowed root with files copied in: ``target_name=source_name``."""
+    folder = media_root / name
+    folder.mkdir()
+    for target, source in drops.items():
+        shutil.copy(media_root / source, folder / target.replace("__", "."))
+    return folder
+
+
 def test_observer_renders_pairs_and_sorts_sources(media_root, daemon):
     _daemon, client = daemon
-    folder = media_root / "watch_observer"
-    folder.mkdir()
-    shutil.copy(media_root / "shot.mp4", folder / "shot.mp4")
-    shutil.copy(media_root / "de.wav", folder / "shot.de.wav")
-    shutil.copy(media_root / "noface.mp4", folder / "take.mp4")
-    shutil.copy(media_root / "de.wav", folder / "dub_take7.wav")
+    folder = watch_folder(media_root, "watch_observer", shot__mp4="shot.mp4", shot__de__wav="de.wav",
+                          take__mp4="noface.mp4", dub_take7__wav="de.wav")
     (folder / "take.lipsync.json").write_text(json.dumps({"audio": "dub_take7.wav", "language": "fr"}))
     (folder / "broken.mov").write_bytes(b"\x00\x00\x00\x18ftypqt  " + b"\x01" * 3000)
     shutil.copy(media_root / "de.wav", folder / "broken.de.wav")
@@ -96,10 +101,7 @@ def test_growing_files_wait_and_a_restart_neither_redoes_nor_misses(media_root, 
 
 def test_daemon_down_keeps_files_for_later(media_root, daemon):
     running, _client = daemon
-    folder = media_root / "watch_down"
-    folder.mkdir()
-    shutil.copy(media_root / "noface.mp4", folder / "c.mp4")
-    shutil.copy(media_root / "de.wav", folder / "c.de.wav")
+    folder = watch_folder(media_root, "watch_down", c__mp4="noface.mp4", c__de__wav="de.wav")
     lines = []
     down = LipsyncClient("127.0.0.1:9", "x" * 64, retries=0, timeout_s=2)
     watcher = WatchFolder(WatchConfig(folder, settle_s=0.0), down, log=lines.append)
@@ -113,10 +115,7 @@ def test_daemon_down_keeps_files_for_later(media_root, daemon):
 
 
 def test_cli_once_renders_what_is_ready_and_refuses_a_missing_folder(media_root, daemon_env, capsys):
-    folder = media_root / "watch_cli"
-    folder.mkdir()
-    shutil.copy(media_root / "noface.mp4", folder / "d.mov")
-    shutil.copy(media_root / "de.wav", folder / "d.pt.wav")
+    folder = watch_folder(media_root, "watch_cli", d__mov="noface.mp4", d__pt__wav="de.wav")
     assert main(["watch", str(folder), "--once", "--settle", "0", "--codec", "ffv1"]) == 0
     assert names(folder / "out") == ["d.PT.mkv"] and names(folder / "done") == ["d.mov", "d.pt.wav"]
     assert main(["watch", str(media_root / "nowhere")]) == 2
