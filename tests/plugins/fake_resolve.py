@@ -115,9 +115,10 @@ class FakeTimeline(MarkerHolder):
     """A timeline with absolute record frames; timeline markers are relative to its start."""
 
     def __init__(self, name: str, fps: int = 24, start_tc: str = "01:00:00:00", video_tracks: int = 1,
-                 audio_tracks: int = 1) -> None:
+                 audio_tracks: int = 1, rate_text: str | None = None) -> None:
         self._name = name
-        self._fps = fps
+        self._fps = fps  # nominal frames per second of the timecode (24 for 23.976)
+        self._rate_text = rate_text or str(fps)  # what Resolve reports, e.g. "23.976"
         self._start_tc = start_tc
         self._tracks = {"video": [["Video %d" % (i + 1), []] for i in range(video_tracks)],
                         "audio": [["Audio %d" % (i + 1), []] for i in range(audio_tracks)],
@@ -132,7 +133,7 @@ class FakeTimeline(MarkerHolder):
         return self._name
 
     def GetSetting(self, name=None):
-        settings = {"timelineFrameRate": str(self._fps), "timelineDropFrameTimecode": "0"}
+        settings = {"timelineFrameRate": self._rate_text, "timelineDropFrameTimecode": "0"}
         return settings if name is None else settings.get(name, "")
 
     def GetStartFrame(self):

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 from conftest import RESOLVE_DIR, write_take
-from fake_resolve import FakeMediaPoolItem, FakeResolve
+from fake_resolve import FakeMediaPoolItem, FakeResolve, FakeTimeline
 from lipsync_resolve.calls import PluginError, ResolveCallError
 from lipsync_resolve.placement import add_as_take, find_pool_clip, import_take, place_on_track
 from lipsync_resolve.qa_record import add_markers, tag_take
@@ -188,3 +188,16 @@ def test_a_missing_lipsync_command_is_told_and_changes_nothing(scene, tmp_path):
     with pytest.raises(PluginError, match="cannot run the lipsync command"):
         run(resolve, settings, str(tmp_path), log=lambda line: None)
     assert timeline.GetTrackCount("video") == 1 and not list(tmp_path.glob("batch-*"))
+
+
+def test_ntsc_timeline_offsets_use_the_exact_rate(tmp_path):
+    resolve = FakeResolve()
+    timeline = resolve.project.add_timeline(FakeTimeline("ntsc", fps=24, rate_text="23.976"))
+    timeline.SetTrackName("audio", 1, "Dub JA")
+    shot = FakeMediaPoolItem(str(tmp_path / "s.mov"), "23.976", 5000, "Video")
+    dub = FakeMediaPoolItem(str(tmp_path / "ja.wav"), "23.976", 5000, "Audio")
+    timeline.place(shot, 0, 1001, 86400 + 1001, "video", 1)
+    timeline.place(dub, 0, 4000, 86400, "audio", 1)
+    (job,), _ = plan_jobs(timeline, {}, no_pool)
+    assert job.record_start == 87401 and job.audio_start_s == pytest.approx(1001 * 1001 / 24000)
+    assert job.source_end - job.source_start == 1001
