@@ -1,0 +1,1 @@
+"""`lipsync otio`: OTIO timelines in, the same timelines with LipSync take tracks out."""

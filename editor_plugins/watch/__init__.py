@@ -1,0 +1,1 @@
+"""`lipsync watch`: shot + dub pairs dropped into a folder become takes."""
