@@ -4,7 +4,7 @@ Inputs are opened as local files of an allowed container format only (see openin
 codec, pixel-format and container policy is documented in formats.py, rotation and timing in writer.py.
 """
 from lipsync_engine.media.atomic import AtomicOutput, atomic_path
-from lipsync_engine.media.formats import EncoderSettings, encoder_settings
+from lipsync_engine.media.formats import EncoderSettings, encoder_settings, estimated_take_bytes
 from lipsync_engine.media.limits import MediaLimits
 from lipsync_engine.media.probe import VideoInfo, probe_video
 from lipsync_engine.media.reader import Frame, read_frames
@@ -19,6 +19,7 @@ __all__ = [
     "VideoWriter",
     "atomic_path",
     "encoder_settings",
+    "estimated_take_bytes",
     "probe_video",
     "read_frames",
 ]

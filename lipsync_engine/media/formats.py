@@ -28,6 +28,9 @@ MUXERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
 CONTAINERS_OF_CODEC = {"h264": (".mp4", ".mov", ".mkv"), "h265": (".mp4", ".mov", ".mkv"),
                        "prores": (".mov", ".mkv"), "ffv1": (".mkv",)}
 AUDIO_RATE = 48000
+# Typical bits per pixel of a take, for the disk-space check (ProRes HQ: 220 Mbps at 1080p29.97;
+# H.264/H.265 at CRF 18: well under 0.5 on camera footage); for FFV1 the share of the raw size.
+BITS_PER_PIXEL = {"h264": 0.5, "h265": 0.4, "prores": 3.6, "prores4444": 5.4, "ffv1": 0.6}
 
 
 @dataclass(frozen=True)
@@ -100,3 +103,18 @@ def _chroma(fmt: av.VideoFormat) -> str:
         return "444"
     wide, tall = fmt.chroma_width(64) < 64, fmt.chroma_height(64) < 64
     return "420" if wide and tall else ("422" if wide else "444")
+
+
+def estimated_take_bytes(info: VideoInfo, settings: EncoderSettings) -> int:
+    """Rough size in bytes of a take of ``info`` written with ``settings`` (for free-space checks).
+
+    FFV1 is taken as 60 % of the raw pixel data; the others use typical bit rates.
+    """
+    pixels = info.width * info.height * info.frame_count
+    codec = next(name for name, encoder in ENCODERS.items() if encoder == settings.encoder)
+    if codec == "ffv1":
+        bits = BITS_PER_PIXEL["ffv1"] * av.VideoFormat(settings.pix_fmt).bits_per_pixel
+    else:
+        bits = BITS_PER_PIXEL["prores4444" if settings.options.get("profile") == "4444" else codec]
+    audio = float(info.duration) * AUDIO_RATE * 2 * 2 * 3  # up to three 16-bit stereo tracks
+    return int(pixels * bits / 8 + audio)

@@ -16,6 +16,7 @@ dub's first sample plays at the first written frame's pts; the original audio ke
 from __future__ import annotations
 
 import heapq
+import shutil
 import threading
 from collections.abc import Iterator
 from fractions import Fraction
@@ -29,7 +30,7 @@ from lipsync_engine.errors import InputError, OutputError, RenderCancelled
 from lipsync_engine.media.atomic import AtomicOutput, as_output_error, temp_path_beside
 from lipsync_engine.media.audio_tracks import add_dub_track, add_file_track
 from lipsync_engine.media.colour import COLOR_PRIMARIES, COLOR_RANGE, COLOR_SPACE, COLOR_TRC, SWSCALE_SPACES, value_of
-from lipsync_engine.media.formats import EncoderSettings, encoder_settings
+from lipsync_engine.media.formats import EncoderSettings, encoder_settings, estimated_take_bytes
 from lipsync_engine.media.probe import VideoInfo
 from lipsync_engine.media.reader import rgb_format
 from lipsync_engine.options import RenderOptions
@@ -49,6 +50,7 @@ class VideoWriter:
         self.note = self.settings.note
         self.frames_written = 0
         self._output = AtomicOutput(out_path)
+        _check_free_space(self._output.final, 2 * estimated_take_bytes(info, self.settings))  # two temp files
         self._video_temp = temp_path_beside(out_path, "video")
         self._rgb_format = rgb_format(info.bit_depth)
         self._dtype = np.uint8 if info.bit_depth <= 8 else np.uint16
@@ -209,6 +211,14 @@ class VideoWriter:
                 pass  # the file is being thrown away
         self._video_temp.unlink(missing_ok=True)
         self._output.discard()
+
+
+def _check_free_space(final: Path, needed: int) -> None:
+    free = shutil.disk_usage(final.parent).free
+    if free < needed:
+        raise OutputError(f"not enough disk space for '{final}': writing the take needs about "
+                          f"{needed / 1e6:.0f} MB and {free / 1e6:.0f} MB are free; free space or write the "
+                          f"take to another drive")
 
 
 def _stream_copy(src: av.container.InputContainer, video_in: av.video.stream.VideoStream,

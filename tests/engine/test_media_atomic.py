@@ -1,7 +1,8 @@
 """Atomic output: the final path holds nothing or the whole file; temp files never linger; a full
-disk becomes OutputError (tested on /dev/full and on a real 256 KiB tmpfs)."""
+disk becomes OutputError (tested on /dev/full and on a real 4 MB tmpfs)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,8 @@ import pytest
 from media_factory import make_video, pattern_frames
 
 from lipsync_engine.errors import OutputError, RenderCancelled
-from lipsync_engine.media import VideoWriter, atomic_path, probe_video, read_frames
+from lipsync_engine.media import VideoWriter, atomic_path, encoder_settings, estimated_take_bytes, probe_video, read_frames
+from lipsync_engine.options import RenderOptions
 
 
 def test_clean_exit_replaces_final(tmp_path: Path) -> None:
@@ -78,6 +81,18 @@ def test_writer_output_folder_problems(tmp_path: Path) -> None:
         VideoWriter(tmp_path / "dir.mp4", info)
 
 
+def test_writer_refuses_a_take_the_disk_cannot_hold(tmp_path: Path) -> None:
+    info = probe_video(make_video(tmp_path / "src.mp4", pattern_frames(2, 64, 48)))
+    prores = RenderOptions(codec="prores")
+    ten_minutes_hd = dataclasses.replace(info, width=1920, height=1080, frame_count=15000, duration=Fraction(600))
+    size = estimated_take_bytes(ten_minutes_hd, encoder_settings(tmp_path / "t.mov", ten_minutes_hd, prores))
+    assert 10e9 < size < 20e9  # ProRes HQ 1080p25 runs at about 180 Mbps: 13.5 GB for 10 minutes
+    huge = dataclasses.replace(info, width=8192, height=8192, frame_count=10**7)  # a 3-hour 8K header
+    with pytest.raises(OutputError, match=r"not enough disk space.*MB are free"):
+        VideoWriter(tmp_path / "take.mov", huge, prores)
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "src.mp4"]
+
+
 TMPFS_SCRIPT = textwrap.dedent("""
     import json, os, sys
     from lipsync_engine.errors import OutputError
@@ -103,10 +118,11 @@ def test_writer_on_full_tmpfs_raises_output_error_and_cleans_up(tmp_path: Path) 
     if probe is None or probe.returncode != 0:
         pytest.skip("cannot mount a small tmpfs here (unshare -rm refused); /dev/full test covers the mapping")
     noise = [np.random.default_rng(i).integers(0, 256, (240, 320, 3), dtype=np.uint8) for i in range(12)]
-    src = make_video(tmp_path / "noise.mkv", noise, codec="ffv1", pix_fmt="bgr0")  # ~2.7 MB, incompressible
+    src = make_video(tmp_path / "noise.mkv", noise, codec="ffv1", pix_fmt="bgr0")  # ~2.8 MB, incompressible
+    # 4 MB passes the writer's up-front estimate (2 x 1.7 MB) but not the real two copies of noise
     mount = tmp_path / "small_disk"
     mount.mkdir()
-    command = (f'mount -t tmpfs -o size=256k tmpfs "{mount}" && "{sys.executable}" -c "$0" "{src}" "{mount}"')
+    command = (f'mount -t tmpfs -o size=4m tmpfs "{mount}" && "{sys.executable}" -c "$0" "{src}" "{mount}"')
     done = subprocess.run([unshare, "-rm", "sh", "-c", command, TMPFS_SCRIPT], capture_output=True, text=True,
                           timeout=120, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert done.returncode == 0, done.stderr[-2000:]
