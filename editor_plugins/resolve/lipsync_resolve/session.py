@@ -84,7 +84,7 @@ def run(resolve, settings, work_dir, log=print):
     paths = dict((job.key, take_path(settings.output_dir, name, job)) for job in jobs)
     results = render_batch(settings.lipsync_command, build_batch(jobs, paths, name, settings.render), work_dir, log)
     placed, warnings = [], []
-    for job in jobs:
+    for job in sorted(jobs, key=lambda j: (j.track_index, j.record_start)):  # upper tracks last: they win
         label = "%s (%s, frames %d-%d)" % (job.clip_name, job.language, job.record_start, job.record_end - 1)
         try:
             warnings.extend(_place(pool, timeline, job, results.get("take-" + job.key), settings.mode))
