@@ -3,11 +3,9 @@ loopback port (fast tests), and a real daemon subprocess (kill -9 tests). Both u
 generator, so no weights are needed, and a real engine host process, real SQLite, real gRPC."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,8 @@ import numpy as np
 import pytest
 
 from media_factory import clip_frames, make_audio, make_video, speech_like
-from lipsync_daemon.client import LipsyncClient
+from lipsync_daemon.client import ClientError, LipsyncClient
+from lipsync_daemon.launch import launch_daemon
 from lipsync_daemon.config import load_config
 from lipsync_daemon.server import Daemon
 
@@ -65,26 +64,14 @@ class DaemonProcess:
         self.log = data_dir.parent / f"{data_dir.name}.log"
 
     def start(self, timeout_s: float = 90.0) -> LipsyncClient:
-        endpoint = self.data_dir / "daemon.json"
-        endpoint.unlink(missing_ok=True)
-        cmd = [sys.executable, "-m", "lipsync_daemon.main", "--data-dir", str(self.data_dir), "--listen", "127.0.0.1:0",
-               "--root", str(self.media_root), "--generator", "identity", "--min-free-bytes", "0", *self.flags]
+        flags = ["--listen", "127.0.0.1:0", "--root", str(self.media_root), "--generator", "identity",
+                 "--min-free-bytes", "0", *self.flags]
         with open(self.log, "a") as log:
-            self.process = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=log,
-                                            env={**os.environ, "PYTHONPATH": str(REPO)})
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"daemon exited with {self.process.returncode}: {self.log.read_text()[-2000:]}")
             try:
-                info = json.loads(endpoint.read_text())
-                if info["pid"] == self.process.pid:
-                    token = (self.data_dir / "token").read_text().strip()
-                    return LipsyncClient(info["addresses"][0], token, timeout_s=20)
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.1)
-        raise AssertionError(f"daemon did not start in {timeout_s} s: {self.log.read_text()[-2000:]}")
+                self.process, client = launch_daemon(self.data_dir, flags, log=log, cwd=REPO, timeout_s=timeout_s)
+            except ClientError as exc:
+                raise AssertionError(f"{exc}: {self.log.read_text()[-2000:]}") from exc
+        return client
 
     def engine_pids(self) -> list[int]:
         """Pids of the daemon's child processes (the engine host)."""
