@@ -2,6 +2,8 @@
 thresholds, and split the track where the face jumps (a cut, a swap) so smoothing never crosses it."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from lipsync_engine.faces.quality import FACE_TOO_SMALL, FACE_TURNED, NO_FACE, eye_distance
@@ -17,15 +19,23 @@ def value_runs(flags: np.ndarray) -> list[tuple[bool, int, int]]:
     return [(bool(flags[a]), int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def is_jump(a: np.ndarray, b: np.ndarray, fraction: float) -> bool:
-    """Whether two (468, 2) frames are too far apart (in eye distances, or in scale) to be one face moving."""
-    dist = min(eye_distance(a), eye_distance(b))
+@dataclass(frozen=True)
+class JumpLimits:
+    """Largest change between consecutive frames that is still one face moving (beyond it: a cut or a swap)."""
+
+    move: float = 0.5  # centroid shift, in eye distances
+    scale: float = 0.15  # relative change of the eye distance (a zoom cut; walking to the camera is ~2 %)
+
+
+def is_jump(a: np.ndarray, b: np.ndarray, limits: JumpLimits) -> bool:
+    """Whether two consecutive (468, 2) frames are too far apart to be one face moving."""
+    da, db = eye_distance(a), eye_distance(b)
     move = float(np.linalg.norm(a.mean(0) - b.mean(0)))
-    return move > fraction * dist or abs(eye_distance(a) / eye_distance(b) - 1.0) > fraction
+    return move > limits.move * min(da, db) or abs(da / db - 1.0) > limits.scale
 
 
 def fill_dropouts(points: np.ndarray, valid: np.ndarray, reasons: list[str | None], max_gap: int,
-                  jump: float) -> np.ndarray:
+                  jump: JumpLimits) -> np.ndarray:
     """Interpolate no-face dropouts of at most ``max_gap`` frames between usable frames, in place (points
     (N, 468, 2), valid, reasons); returns (N,) bool, the filled frames."""
     filled = np.zeros(len(valid), dtype=bool)
@@ -58,7 +68,7 @@ def debounce(points: np.ndarray, raw: np.ndarray, valid: np.ndarray, reasons: li
             points[i:j] = np.nan
 
 
-def steady_runs(points: np.ndarray, valid: np.ndarray, jump: float) -> list[tuple[int, int]]:
+def steady_runs(points: np.ndarray, valid: np.ndarray, jump: JumpLimits) -> list[tuple[int, int]]:
     """[start, stop) runs of valid frames with no jump inside."""
     runs = []
     for run_valid, i, j in value_runs(valid):

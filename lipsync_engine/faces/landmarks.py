@@ -49,10 +49,10 @@ def _check_frame(rgb: np.ndarray) -> None:
 
 
 def as_uint8(rgb: np.ndarray) -> np.ndarray:
-    """HxWx3 uint8 or uint16 RGB -> contiguous HxWx3 uint8 (uint16 keeps its top 8 bits)."""
+    """HxWx3 uint8 or uint16 RGB -> contiguous HxWx3 uint8 (uint16 / 257, rounded: 257 * v maps to v)."""
     _check_frame(rgb)
     if rgb.dtype == np.uint16:
-        rgb = (rgb >> 8).astype(np.uint8)
+        rgb = cv2.convertScaleAbs(rgb, alpha=1.0 / 257.0)
     return np.ascontiguousarray(rgb)
 
 

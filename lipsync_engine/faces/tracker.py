@@ -21,7 +21,7 @@ from lipsync_engine.errors import InputError, RenderCancelled
 from lipsync_engine.faces.image import main_faces
 from lipsync_engine.faces.landmarks import Box, FaceLandmarker, FaceLandmarks
 from lipsync_engine.faces.occlusion import mouth_signature, occluded
-from lipsync_engine.faces.cleanup import debounce, fill_dropouts, steady_runs
+from lipsync_engine.faces.cleanup import JumpLimits, debounce, fill_dropouts, steady_runs
 from lipsync_engine.faces.quality import FACE_OCCLUDED, NO_FACE, FaceRules, eye_distance, face_problem
 from lipsync_engine.faces.shot_track import ShotTrack
 from lipsync_engine.faces.smoothing import SmoothingConfig, smooth_run
@@ -39,7 +39,7 @@ class TrackerConfig:
     link_iou: float = 0.3  # boxes in nearby frames overlapping at least this much are the same face
     link_gap_s: float = 1.0  # a face may vanish this long and still continue its track
     fill_gap: int = 2  # dropouts (no face) of at most this many frames between usable frames are interpolated
-    jump_eye_fraction: float = 0.5  # stable points moving more than this many eye distances in one frame: a cut
+    jump: JumpLimits = field(default_factory=JumpLimits)  # a bigger change in one frame is a cut: not smoothed across
     max_faces: int = 4  # faces measured per frame
     # The full-frame detector runs on every n-th frame and whenever a face is lost; in between, each face is
     # measured on the crop around its previous position (faster, and steadier than a new detector box).
@@ -163,9 +163,9 @@ def _assemble(per_frame: list[list[FaceLandmarks]], signatures: list[np.ndarray]
         reasons[i] = FACE_OCCLUDED
     valid = np.array([r is None for r in reasons])
     points = np.where(valid[:, None, None], raw, np.nan).astype(np.float32)
-    interpolated = fill_dropouts(points, valid, reasons, config.fill_gap, config.jump_eye_fraction)
+    interpolated = fill_dropouts(points, valid, reasons, config.fill_gap, config.jump)
     debounce(points, raw, valid, reasons, max(1, round(config.min_valid_s * fps)))
-    for start, stop in steady_runs(points, valid, config.jump_eye_fraction):
+    for start, stop in steady_runs(points, valid, config.jump):
         points[start:stop] = smooth_run(points[start:stop], fps, config.smoothing)
     return ShotTrack(points=points, valid=valid, reasons=reasons, other_faces=other_faces, fps=float(fps),
                      raw_points=raw, interpolated=interpolated, first_index=first_index,

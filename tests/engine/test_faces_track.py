@@ -159,3 +159,23 @@ def test_turned_head_is_invalid_without_flicker(landmarker):
     runs = np.diff(np.concatenate([[0], edges + 1, [len(result)]]))
     starts = np.concatenate([[0], edges + 1])
     assert all(n >= 5 for n, s in zip(runs, starts) if result.valid[s])
+
+
+def test_smoothing_does_not_cross_a_cut(frames, landmarker):
+    """A zoom cut (same actor, 1.6x larger from frame 15): usable on both sides, no smear across it."""
+    before = [on_canvas(f, (640, 480), 0.55) for f in frames[:15]]
+    after = [on_canvas(f, (640, 480), 0.9) for f in frames[15:30]]
+    result = track_shot(enumerate(before + after), fps=25.0, landmarker=landmarker)
+    assert result.valid.all()
+    error = np.abs(result.points - result.raw_points).mean(axis=(1, 2))
+    jump = np.abs(result.raw_points[15] - result.raw_points[14]).mean()
+    assert jump > 12  # the cut moves the points this much in one frame
+    assert error[13:17].max() < 3.0  # smoothing across it would pull these frames a good part of the jump
+
+
+def test_uint16_frames_track_like_uint8(frames, landmarker, track):
+    wide = [f.astype(np.uint16) * 257 for f in frames[:12]]
+    result = track_shot(enumerate(wide), fps=25.0, landmarker=landmarker)
+    assert result.valid.all()
+    difference = np.abs(result.raw_points - track.raw_points[:12])
+    assert difference.mean() < 0.1 and difference.max() < 1.0
