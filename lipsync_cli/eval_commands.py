@@ -90,14 +90,16 @@ def _train_sync(args: argparse.Namespace) -> int:
         if (step + 1) % 100 == 0:
             print(f"step {step + 1}/{config.steps} loss {sum(losses[-100:]) / 100:.3f} "
                   f"{time.monotonic() - started:.0f}s", flush=True)
-        if (step + 1) % 1000 == 0:
-            model.eval()
-            print("  val:", _format(validate_expert(model, val_clips)), flush=True)
-            model.train()
 
-    model = train_sync_expert(train_clips, config, on_step=on_step)
+    def select(model) -> float:
+        """Model selection on the held-out speakers: offset accuracy, then the in-sync/shifted gap."""
+        found = validate_expert(model, val_clips)
+        print("  val:", _format(found), flush=True)
+        return found["segment_accuracy"] + found["clip_accuracy"] + found["gap_shifted"]
+
+    model = train_sync_expert(train_clips, config, on_step=on_step, select=select)
     report = validate_expert(model, val_clips)
-    print("validation:", _format(report))
+    print("validation (selected weights):", _format(report))
     notes = {"steps": len(losses), "minutes": round((time.monotonic() - started) / 60, 1),
              "train_clips": len(train_clips), "val_clips": len(val_clips), "validation": report}
     out = args.out or DEFAULT_WEIGHTS

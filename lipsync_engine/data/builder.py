@@ -1,8 +1,9 @@
-"""Build the dataset cache: decode each clip once, find its face per frame, align, and store crops + speech.
+"""Build the dataset cache: find the face through each clip, align, and store crops, landmarks and speech.
 
-Landmarks come from ``faces.FaceLandmarker``: the face mesh runs in a box around the previous frame's
-face and the detector runs only when that fails, then ``faces.align.align_face(points, CROP_SIZE)``
-frames the crop. See ``lipsync_engine.data.cache`` for the layout written.
+Two streaming passes over the video, as in the render pipeline: ``faces.tracker.track_shot`` measures
+and smooths the face track, then each frame is cropped with ``faces.align.align_face(points,
+CROP_SIZE)``. Memory stays bounded by the clip's crops, not its frames. See
+``lipsync_engine.data.cache`` for the layout written.
 """
 from __future__ import annotations
 
@@ -13,15 +14,15 @@ from typing import Callable, Iterator
 import av
 import numpy as np
 
-from lipsync_engine.audio import load_audio, log_mel
-from lipsync_engine.data.cache import CODE_VERSION, CROP_SIZE, is_cached, write_clip, write_index
+from lipsync_engine.audio import load_audio, log_mel, voice_activity
+from lipsync_engine.data.cache import CODE_VERSION, CROP_SIZE, clip_dir, is_cached, write_clip, write_index
 from lipsync_engine.data.splits import ClipSource
 from lipsync_engine.errors import AudioError, MediaError
 from lipsync_engine.faces import FaceLandmarker, align_face
+from lipsync_engine.faces.tracker import track_shot
 from lipsync_engine.sync.mouth import mouth_images
 
-MIN_FACE_WIDTH = 48.0  # frame pixels between the outer face edges; smaller faces are not usable
-
+KEPT_META = ("av_offset_frames", "av_offset_confidence")  # measured from the source: survive a rebuild
 
 def build_cache(
     sources: list[ClipSource],
@@ -46,41 +47,52 @@ def build_cache(
 
 
 def build_clip(source: ClipSource, cache: str | Path, landmarker: FaceLandmarker) -> Path:
-    """Decode one clip, measure and align its face per frame, compute its log-mel; write its cache folder."""
+    """Track, align and crop one clip's face per frame, compute its log-mel and voice activity; write its folder."""
     fps, frames = _decode(source.path)
-    crops, points, valid = [], [], []
-    previous: np.ndarray | None = None
-    for rgb in frames:
-        face = _face_points(landmarker, rgb, previous)
-        previous = face
-        if face is None:
-            crops.append(np.zeros((CROP_SIZE, CROP_SIZE, 3), np.uint8))
-            points.append(np.full((468, 2), np.nan, np.float32))
-            valid.append(False)
-            continue
-        alignment = align_face(face, CROP_SIZE)
-        crops.append(alignment.crop(rgb))
-        points.append(alignment.to_crop(face.astype(np.float64)).astype(np.float32))
-        valid.append(True)
-    if not crops:
+    track = track_shot(enumerate(frames), fps=float(fps), landmarker=landmarker)
+    n = len(track)
+    if n == 0:
         raise MediaError(f"'{source.path}' decodes to no video frames; the file is empty or damaged")
+    crops = np.zeros((n, CROP_SIZE, CROP_SIZE, 3), np.uint8)
+    points = np.full((n, 468, 2), np.nan, np.float32)
+    for i, rgb in enumerate(_decode(source.path)[1]):
+        if i < n and track.valid[i]:
+            alignment = align_face(track.points[i], CROP_SIZE)
+            crops[i] = alignment.crop(rgb)
+            points[i] = alignment.to_crop(track.points[i].astype(np.float64))
     appearance_only = source.appearance_only
+    centres = (np.arange(n) + 0.5) / float(fps)
     try:
-        mel = log_mel(load_audio(source.path))
-    except AudioError:
-        mel, appearance_only = log_mel(np.zeros(0, np.float32)), True  # no usable speech: faces only
-    crops_arr = np.stack(crops)
+        pcm = load_audio(source.path)
+        mel, speech = log_mel(pcm), voice_activity(pcm, centres)
+    except AudioError:  # no usable speech: faces only
+        mel, speech, appearance_only = log_mel(np.zeros(0, np.float32)), np.zeros(n, bool), True
     st = source.path.stat()
     meta = {
         "clip_id": source.clip_id, "source": source.source, "speaker_id": source.speaker_id,
-        "split": source.split, "fps": f"{fps.numerator}/{fps.denominator}", "n_frames": len(crops),
+        "split": source.split, "fps": f"{fps.numerator}/{fps.denominator}", "n_frames": n,
         "appearance_only": appearance_only, "av_offset_frames": None,
         "source_path": str(source.path), "source_size": st.st_size, "source_mtime": st.st_mtime,
-        "code_version": CODE_VERSION, "valid_frames": int(np.sum(valid)),
+        "code_version": CODE_VERSION, "valid_frames": int(track.valid.sum()),
     }
-    arrays = {"crops": crops_arr, "points": np.stack(points), "valid": np.array(valid, bool),
-              "mel": mel, "mouths": mouth_images(crops_arr)}
+    meta.update(_kept_meta(cache, source))
+    arrays = {"crops": crops, "points": points, "valid": track.valid.astype(bool), "mel": mel,
+              "speech": speech.astype(bool), "mouths": mouth_images(crops)}
     return write_clip(cache, meta, arrays)
+
+
+def _kept_meta(cache: str | Path, source: ClipSource) -> dict:
+    """Offsets measured earlier on this same source file (they do not depend on the builder's code)."""
+    import json
+
+    path = clip_dir(cache, source.clip_id) / "meta.json"
+    if not path.is_file():
+        return {}
+    old = json.loads(path.read_text())
+    st = source.path.stat()
+    if old.get("source_size") != st.st_size or old.get("source_mtime") != st.st_mtime:
+        return {}
+    return {k: old[k] for k in KEPT_META if k in old}
 
 
 def _decode(path: Path) -> tuple[Fraction, Iterator[np.ndarray]]:
@@ -101,17 +113,3 @@ def _decode(path: Path) -> tuple[Fraction, Iterator[np.ndarray]]:
                 yield frame.to_ndarray(format="rgb24")
 
     return fps, frames()
-
-
-def _face_points(landmarker: FaceLandmarker, rgb: np.ndarray, previous: np.ndarray | None) -> np.ndarray | None:
-    """(468, 2) float32 frame-pixel landmarks of the main face, or None when no usable face."""
-    points = None
-    if previous is not None:
-        lo, hi = previous.min(axis=0), previous.max(axis=0)
-        points = landmarker.landmarks_in_box(rgb, (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])))
-    if points is None:
-        faces = landmarker.detect(rgb)
-        points = faces[0].points if faces else None
-    if points is None or np.ptp(points[:, 0]) < MIN_FACE_WIDTH:
-        return None
-    return points

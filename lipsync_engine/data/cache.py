@@ -5,21 +5,24 @@ Layout (``<cache>`` is e.g. ``.cache/dataset``)::
     <cache>/index.json            {"version", "crop_size", "clips": {clip_id: {split, speaker_id, source,
                                    n_frames, appearance_only, av_offset_frames}}}
     <cache>/<clip_id>/crops.npy   (N, 192, 192, 3) uint8 RGB aligned face crops, framing of
-                                   faces.align.align_face(points, 192); zeros where valid is False
-    <cache>/<clip_id>/points.npy  (N, 468, 2) float32 landmarks in crop pixel coordinates; NaN where invalid
-    <cache>/<clip_id>/valid.npy   (N,) bool, a usable face was found in the frame
+                                   faces.align.align_face(points, 192) on the smoothed face track of
+                                   faces.tracker.track_shot (as the render pipeline); zeros where invalid
+    <cache>/<clip_id>/points.npy  (N, 468, 2) float32 smoothed landmarks in crop pixel coordinates; NaN where invalid
+    <cache>/<clip_id>/valid.npy   (N,) bool, a usable face (track_shot's rules) in the frame
     <cache>/<clip_id>/mel.npy     (80, T) float32 audio.log_mel of the clip's own audio (100 columns/s,
                                    column j centred at j / 100 s of the clip's audio clock)
+    <cache>/<clip_id>/speech.npy  (N,) bool audio.voice_activity of the clip's own audio at each frame centre
     <cache>/<clip_id>/mouths.npy  (N, 48, 64) uint8 grayscale mouth images (sync.mouth_images of crops)
     <cache>/<clip_id>/meta.json   {clip_id, source, speaker_id, split, fps "num/den", n_frames,
-                                   appearance_only, av_offset_frames, source_path, source_size,
-                                   source_mtime, code_version}
+                                   appearance_only, av_offset_frames, av_offset_confidence (once
+                                   measured), valid_frames, source_path, source_size, source_mtime,
+                                   code_version}
 
 Frame i (0-based, presentation order) is centred at (i + 0.5) / fps seconds. ``av_offset_frames`` is
 null until the sync expert measures it; k means the sound of frame i is heard at frame i + k (audio lags
 the picture by k frames; mouth-leads-sound clips have k > 0), so frame i's speech window is centred at
 (i + k + 0.5) / fps. ``ClipData.mel_windows`` applies it. A clip is rebuilt only when its source size,
-mtime or CODE_VERSION changes. Every file is written to a temp name and os.replace()d into place, and
+mtime or CODE_VERSION changes (measured offsets are kept). Every file is written to a temp name and os.replace()d into place, and
 meta.json is written last, so a clip folder with meta.json is complete.
 """
 from __future__ import annotations
@@ -36,8 +39,8 @@ from lipsync_engine.audio import frame_mel_windows
 from lipsync_engine.errors import InputError
 
 CROP_SIZE = 192
-CODE_VERSION = 1  # bump when the builder's output changes; cached clips of another version are rebuilt
-ARRAYS = ("crops", "points", "valid", "mel", "mouths")
+CODE_VERSION = 2  # bump when the builder's output changes; cached clips of another version are rebuilt
+ARRAYS = ("crops", "points", "valid", "mel", "speech", "mouths")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class ClipData:
     points: np.ndarray  # (N, 468, 2) float32 crop coords
     valid: np.ndarray  # (N,) bool
     mel: np.ndarray  # (80, T) float32
+    speech: np.ndarray  # (N,) bool voice activity at each frame centre
     mouths: np.ndarray  # (N, 48, 64) uint8
 
     @property
@@ -75,6 +79,12 @@ class ClipData:
         frames = np.arange(self.n_frames) if frames is None else np.asarray(frames)
         centres = (frames + self.av_offset + shift + 0.5) / float(self.fps)
         return frame_mel_windows(self.mel, centres, window)
+
+
+    def speech_at(self, frames: np.ndarray | None = None) -> np.ndarray:
+        """(len(frames),) bool voice activity heard with each video frame (av offset applied)."""
+        frames = np.arange(self.n_frames) if frames is None else np.asarray(frames)
+        return np.asarray(self.speech)[np.clip(frames + self.av_offset, 0, self.n_frames - 1)]
 
 
 def clip_dir(cache: str | Path, clip_id: str) -> Path:

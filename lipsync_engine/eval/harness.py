@@ -13,7 +13,7 @@ import numpy as np
 
 from lipsync_engine.data.cache import ClipData
 from lipsync_engine.errors import InputError
-from lipsync_engine.eval.speech import frame_energy, speech_flags
+from lipsync_engine.eval.speech import frame_energy
 from lipsync_engine.generator.base import ActorProfile, Generator, ProfileSamples
 
 PROFILE_SAMPLES = 48  # crops of the actor's own footage given to build_profile
@@ -30,7 +30,7 @@ class Take:
     frames: np.ndarray  # (M,) target frame indices; driver frame j drives frames[j]
     generated: np.ndarray  # (M, S, S, 3) uint8 RGB crops
     energy: np.ndarray  # (M,) float32 loudness of the driving speech per frame
-    speech: np.ndarray  # (M,) bool voice activity of the driving speech
+    speech: np.ndarray  # (M,) bool voice activity of the driving speech (audio.voice_activity, as the pipeline)
 
     @property
     def real(self) -> np.ndarray:
@@ -52,7 +52,7 @@ def actor_profile(generator: Generator, clip: ClipData) -> ActorProfile:
     samples = ProfileSamples(
         crops=_sized(np.asarray(clip.crops[chosen]), generator.crop_size),
         points=np.asarray(clip.points[chosen]) * (generator.crop_size / clip.crops.shape[1]),
-        mel=windows, speech=speech_flags(frame_energy(windows)),
+        mel=windows, speech=clip.speech_at(chosen),
     )
     return generator.build_profile(samples)
 
@@ -65,7 +65,7 @@ def run_take(
     frames = np.arange(length)
     windows = driver.mel_windows(frames)
     energy = frame_energy(windows)
-    speech = speech_flags(energy)
+    speech = driver.speech_at(frames)
     motion = generator.plan(windows, speech, driver.fps, profile)
     real = np.asarray(target.crops[frames])
     generated = real.copy()

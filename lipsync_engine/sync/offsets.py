@@ -11,11 +11,11 @@ MIN_CONFIDENCE = 0.05  # below this the offset curve has no clear peak and the o
 
 
 def record_offsets(model: SyncExpert, cache: str | Path, clips: list[ClipData]) -> dict[str, SyncMeasure]:
-    """Measure each clip's offset (raw audio, ignoring any recorded offset) and write it as
+    """Measure each clip's offset on its speech frames (raw audio, ignoring any recorded offset); write it as
     ``av_offset_frames`` (with ``av_offset_confidence``) when the peak is clear; rewrites index.json."""
     measured = {}
     for clip in clips:
-        result = measure_sync(model, clip.mouths, clip.mel, clip.fps, clip.valid)
+        result = measure_sync(model, clip.mouths, clip.mel, clip.fps, clip.valid, speech=clip.speech)
         measured[clip.clip_id] = result
         meta = read_meta(cache, clip.clip_id)
         meta["av_offset_confidence"] = round(result.confidence, 4)

@@ -93,8 +93,11 @@ def measure(similarity: np.ndarray, max_offset: int = MAX_OFFSET) -> SyncMeasure
 
 def measure_sync(
     model: SyncExpert, mouths: np.ndarray, mel: np.ndarray, fps: Fraction | float, valid: np.ndarray,
-    max_offset: int = MAX_OFFSET, audio_shift: int = 0,
+    max_offset: int = MAX_OFFSET, audio_shift: int = 0, speech: np.ndarray | None = None,
 ) -> SyncMeasure:
-    """Sync of a whole clip: mouths (N, H, W) uint8, mel (80, T) of its audio, valid (N,) bool frames to use."""
+    """Sync of a whole clip: mouths (N, H, W) uint8, mel (80, T) of its audio, valid (N,) bool frames to use;
+    ``speech`` (N,) bool, when given, keeps only stacks centred on speech frames."""
     centres = stack_centres(valid, model.config.frames)
+    if speech is not None:
+        centres = centres[np.asarray(speech, bool)[centres]]
     return measure(similarity_by_offset(model, mouths, mel, fps, centres, max_offset, audio_shift), max_offset)

@@ -37,13 +37,14 @@ class TrainSyncConfig:
     weight_decay: float = 1e-4
     seed: int = 0
     threads: int = 1  # torch threads: the machine is shared with generator training
+    select_every: int = 250  # steps between model-selection checks (when a ``select`` score is given)
 
 
 @dataclass
 class _TrainClip:
     mouths: np.ndarray  # (N, H, W) uint8, in RAM
     windows: np.ndarray  # (N, 80, 20) float16 speech windows of every frame (av offset applied)
-    centres: np.ndarray  # usable stack centres
+    centres: np.ndarray  # usable stack centres on speech frames
 
 
 def train_sync_expert(
@@ -51,24 +52,28 @@ def train_sync_expert(
     config: TrainSyncConfig = TrainSyncConfig(),
     model_config: SyncExpertConfig = SyncExpertConfig(),
     on_step: Callable[[int, float, SyncExpert], None] | None = None,
+    select: Callable[[SyncExpert], float] | None = None,
 ) -> SyncExpert:
     """Train a new expert on ``clips`` (sync-ready training clips); returns it in eval mode.
 
-    ``on_step(step, loss, model)`` is called after every step (progress, periodic validation).
+    ``on_step(step, loss, model)`` is called after every step (progress). ``select(model)`` (model in
+    eval mode), when given, scores the model every ``select_every`` steps and at the end; the
+    best-scoring weights are returned.
     """
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    data = [_prepare(c, model_config) for c in clips]
-    data = [d for d in data if len(d.centres) >= config.per_group * MIN_SHIFT]
-    if len(data) < 2:
-        raise InputError(f"need at least 2 clips with usable faces to train the sync expert, got {len(data)}; "
+    kept = [(c.speaker_id, _prepare(c, model_config)) for c in clips]
+    kept = [(speaker, d) for speaker, d in kept if len(d.centres) >= config.per_group * MIN_SHIFT]
+    if len(kept) < 2:
+        raise InputError(f"need at least 2 clips with usable faces to train the sync expert, got {len(kept)}; "
                          "run `lipsync build-dataset` first")
-    weights = np.array([len(d.centres) for d in data], np.float64)
-    weights /= weights.sum()
+    data = [d for _, d in kept]
+    weights = _sampling_weights([speaker for speaker, _ in kept], [len(d.centres) for d in data])
     model = build_sync_expert(model_config).train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     started = time.monotonic()
+    best: tuple[float, dict] | None = None
     budget_s = config.max_minutes * 60.0
     for step in range(config.steps):
         # Cosine decay over whichever runs out first, the steps or the time budget.
@@ -87,12 +92,41 @@ def train_sync_expert(
         optimiser.step()
         if on_step is not None:
             on_step(step, loss.item(), model)
+        if select is not None and (step + 1) % config.select_every == 0:
+            best = _keep_best(model, select, best)
+    if select is not None:
+        best = _keep_best(model, select, best)
+        model.load_state_dict(best[1])
     return model.eval()
 
 
+def _keep_best(
+    model: SyncExpert, select: Callable[[SyncExpert], float], best: tuple[float, dict] | None
+) -> tuple[float, dict]:
+    model.eval()
+    score = select(model)
+    model.train()
+    if best is None or score > best[0]:
+        return score, {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return best
+
+
+def _sampling_weights(speakers: list[str], frames: list[int]) -> np.ndarray:
+    """Clip sampling probabilities: a speaker's share grows with the square root of their footage (so one
+    long-recorded speaker cannot dominate), split over their clips by frame count."""
+    total: dict[str, int] = {}
+    for speaker, n in zip(speakers, frames):
+        total[speaker] = total.get(speaker, 0) + n
+    weights = np.array([np.sqrt(total[s]) * n / total[s] for s, n in zip(speakers, frames)], np.float64)
+    return weights / weights.sum()
+
+
 def _prepare(clip: ClipData, model_config: SyncExpertConfig) -> _TrainClip:
+    """RAM copy of a clip's mouths and speech windows; samples are centred on speech frames only
+    (silence pairs a still mouth with any quiet audio and teaches nothing about sync)."""
     windows = clip.mel_windows(window=model_config.mel_window).astype(np.float16)
-    return _TrainClip(np.array(clip.mouths), windows, stack_centres(clip.valid, model_config.frames))
+    centres = stack_centres(clip.valid, model_config.frames)
+    return _TrainClip(np.array(clip.mouths), windows, centres[clip.speech_at(centres)])
 
 
 def _batch(

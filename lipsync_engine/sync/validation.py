@@ -14,13 +14,15 @@ SHIFTED_MIN = 3  # |offset| counted as "shifted" from here on
 def validate_expert(model: SyncExpert, clips: list[ClipData], segment: int = SEGMENT) -> dict[str, float]:
     """Offset detection within +/-1 frame (per 2 s segment and per clip) and mean similarities.
 
-    ``clips`` must be sync-ready real footage of speakers the expert was not trained on. Returns
+    ``clips`` must be sync-ready real footage of speakers the expert was not trained on; speech frames
+    only are scored (segments are SEGMENT consecutive speech frames of a clip). Returns
     segment_accuracy, clip_accuracy, segments, clips, sim_in_sync, sim_shifted (|offset| >= 3),
     sim_mismatched (video with another speaker's audio), gap_shifted, gap_mismatched.
     """
     hits, clip_hits, in_sync, shifted, mismatched = [], [], [], [], []
     for n, clip in enumerate(clips):
         centres = stack_centres(clip.valid, model.config.frames)
+        centres = centres[clip.speech_at(centres)]  # sync is judged where there is speech
         sim = similarity_by_offset(model, clip.mouths, clip.mel, clip.fps, centres, MAX_OFFSET, clip.av_offset)
         if sim.shape[1] == 0:
             continue

@@ -20,6 +20,7 @@ def test_cache_builder_on_real_clip(eval_cache, footage_sources):
     assert clip.crops.shape == (50, 192, 192, 3) and clip.crops.dtype == np.uint8
     assert clip.points.shape == (50, 468, 2) and clip.mouths.shape == (50, 48, 64)
     assert clip.valid.all()
+    assert clip.speech.shape == (50,) and clip.speech.dtype == bool and clip.speech.mean() > 0.5  # she speaks
     # The aligned framing puts the mouth near 0.63 of the crop height, centred.
     mouth = clip.points[:, [61, 291]].mean(axis=(0, 1))
     assert abs(mouth[0] / 192 - 0.5) < 0.05 and abs(mouth[1] / 192 - 0.63) < 0.05
