@@ -15,7 +15,7 @@ COMMAND_MODULES = (
     "lipsync_cli.model_commands",  # train, adapt
     "lipsync_cli.eval_commands",  # eval, train-sync, build-dataset
     "lipsync_cli.daemon_commands",  # submit, watch-job, fetch, cancel, jobs, server-info
-    "lipsync_cli.plugin_commands",  # otio, watch
+    "lipsync_cli.plugin_commands",  # otio, watch, render-takes, resolve-install
     "lipsync_cli.export_commands",  # export-onnx, export-triton, build-trt
 )
 
