@@ -85,6 +85,7 @@ def render_video(
                     [f.rgb for f in pending], shot.track.points[index], motion[index], strength[index], inplace=True
                 )
                 for frame, rgb in zip(pending, edited):
+                    meter.check_cancel()  # a batch of 4K frames takes seconds to encode
                     writer.write(rgb, frame.pts)
                 pending.clear()
 
