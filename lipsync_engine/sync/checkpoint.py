@@ -18,17 +18,30 @@ FORMAT = "lipsync-sync-expert-1"
 
 
 def save_sync_expert(model: SyncExpert, path: str | Path, notes: dict[str, object] | None = None) -> str:
-    """Write ``model`` as fp16 safetensors atomically (temp file, fsync, replace); returns its sha256 hex."""
+    """Write ``model`` as fp16 safetensors atomically (temp file, fsync, replace) and its record
+    (``record_path``: sha256, config, notes) beside it; returns the sha256 hex."""
     path = Path(path)
     state = {k: v.detach().to("cpu", torch.float16 if v.is_floating_point() else v.dtype).contiguous()
              for k, v in model.state_dict().items()}
     meta = {"format": FORMAT, "config": json.dumps(model.config.to_dict()), "notes": json.dumps(notes or {})}
     tmp = path.with_name(path.name + ".tmp")
     save_file(state, str(tmp), metadata=meta)
+    os.chmod(tmp, 0o644)  # a shipped package file, readable by all
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    return file_sha256(path)
+    digest = file_sha256(path)
+    record = {"sha256": digest, "format": FORMAT, "config": model.config.to_dict(), "notes": notes or {}}
+    tmp_record = record_path(path).with_name(record_path(path).name + ".tmp")
+    tmp_record.write_text(json.dumps(record, indent=1, default=float))
+    os.replace(tmp_record, record_path(path))
+    return digest
+
+
+def record_path(weights: str | Path) -> Path:
+    """The JSON beside a weights file that records its sha256, config and training notes."""
+    weights = Path(weights)
+    return weights.with_name(weights.stem + ".json")
 
 
 def load_sync_expert(path: str | Path | None = None, device: str = "cpu") -> SyncExpert:
@@ -40,6 +53,12 @@ def load_sync_expert(path: str | Path | None = None, device: str = "cpu") -> Syn
     if not path.is_file():
         raise ModelError(f"sync expert weights not found at '{path}'; train them with `lipsync train-sync` "
                          "or pass --sync-weights PATH")
+    record = record_path(path)
+    if record.is_file():
+        want = json.loads(record.read_text()).get("sha256")
+        if want and file_sha256(path) != want:
+            raise ModelError(f"sync expert weights '{path}' fail their checksum (want sha256 {want} from "
+                             f"'{record.name}'); the file is corrupt or was replaced: reinstall or retrain")
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}

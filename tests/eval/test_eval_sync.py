@@ -1,6 +1,8 @@
 """The sync expert: differentiable mouth input, checkpoints, and (with the shipped weights) sync detection."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -8,7 +10,7 @@ import torch
 from lipsync_engine.data import load_clip
 from lipsync_engine.errors import ModelError
 from lipsync_engine.sync import DEFAULT_WEIGHTS, build_sync_expert, load_sync_expert, save_sync_expert
-from lipsync_engine.sync.checkpoint import file_sha256
+from lipsync_engine.sync.checkpoint import file_sha256, record_path
 from lipsync_engine.sync.scoring import similarity_by_offset, stack_centres
 
 SHIFT = 10  # frames: a strongly shifted pair (400 ms at 25 fps)
@@ -20,7 +22,7 @@ def test_mouth_stack_is_differentiable_and_sized():
     mouths = model.mouth_stack_from_crops(crops)
     assert mouths.shape == (2, 5, 48, 64) and 0.0 <= float(mouths.detach().min()) and float(mouths.detach().max()) <= 1.0
     score = model(mouths, torch.randn(2, 80, 20))
-    assert score.shape == (2,) and float(score.abs().max()) <= 1.0 + 1e-5
+    assert score.shape == (2,) and float(score.detach().abs().max()) <= 1.0 + 1e-5
     score.sum().backward()
     assert crops.grad is not None and float(crops.grad.abs().sum()) > 0
     # Only the mouth box feeds the expert: the eyes get no gradient.
@@ -38,6 +40,14 @@ def test_checkpoint_round_trip_and_errors(tmp_path):
         assert torch.allclose(loaded(mouths, mel), model.half().float()(mouths, mel), atol=1e-3)
     with pytest.raises(ModelError, match="not found"):
         load_sync_expert(tmp_path / "missing.safetensors")
+    assert json.loads(record_path(path).read_text())["sha256"] == digest
+    with open(path, "r+b") as f:  # flip one byte of the weights: the recorded checksum catches it
+        f.seek(-1, 2)
+        last = f.read(1)
+        f.seek(-1, 2)
+        f.write(bytes([last[0] ^ 1]))
+    with pytest.raises(ModelError, match="checksum"):
+        load_sync_expert(path)
     (tmp_path / "bad.safetensors").write_bytes(b"not a checkpoint")
     with pytest.raises(ModelError, match="corrupt"):
         load_sync_expert(tmp_path / "bad.safetensors")
