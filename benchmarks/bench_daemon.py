@@ -10,6 +10,7 @@ k threads with one shared generator; the two alternate ``--repeats`` times and t
 counts (the machine may be shared). A warm-up job runs first on both sides, so model loading and
 first imports are not timed. Throughput = k * frames / wall seconds from the first submit to the last
 job's end (the daemon side includes gRPC, the SQLite queue, the engine host process and watching).
+Also prints the cancel latency (CancelJob to CANCELLED, in the middle of a render).
 Target (issue 6): daemon overhead at most 10 %. Results are recorded in benchmarks/RESULTS.md.
 """
 from __future__ import annotations
@@ -58,6 +59,20 @@ def through_daemon(client, k: int, run: str) -> tuple[float, int]:
     return wall, sum(f.result.frames for f in finals)
 
 
+def cancel_latency(client) -> float:
+    """Seconds from CancelJob to the job's CANCELLED state, cancelling in the middle of a render."""
+    job = client.submit(CLIP, CLIP)
+    for update in client.watch(job.id):
+        if update.progress.stage == "render" and update.progress.frames_done > 0:
+            break
+    start = time.perf_counter()
+    client.cancel(job.id)
+    final = client.wait(job.id)
+    if final.state != pb.CANCELLED:
+        raise SystemExit(f"cancel did not end CANCELLED but {pb.JobState.Name(final.state)}")
+    return time.perf_counter() - start
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4])
@@ -69,8 +84,8 @@ def main() -> int:
         return 1
     generator = load_generator(args.generator)
     print(f"# {platform.machine()}, Python {platform.python_version()}, generator {args.generator}, clip {CLIP.name}")
-    print("| jobs | frames | in-process fps | daemon fps | daemon / in-process |")
-    print("|---|---|---|---|---|")
+    print("| jobs | frames | in-process fps | daemon fps | daemon / in-process | cancel s |")
+    print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         in_process(generator, 1, tmp)  # warm-up: first imports, face models
@@ -83,6 +98,7 @@ def main() -> int:
                 process, client = launch_daemon(data, flags, log=log, cwd=REPO)
             try:
                 through_daemon(client, 1, "warmup")
+                latency = cancel_latency(client)
                 best_local = best_daemon = float("inf")
                 for r in range(args.repeats):
                     wall, frames = in_process(generator, k, tmp)
@@ -94,8 +110,8 @@ def main() -> int:
                 process.terminate()
                 process.wait(30)
             local_fps, daemon_fps = frames / best_local, frames / best_daemon
-            print(f"| {k} | {frames} | {local_fps:.2f} | {daemon_fps:.2f} | **{daemon_fps / local_fps:.3f}** |",
-                  flush=True)
+            print(f"| {k} | {frames} | {local_fps:.2f} | {daemon_fps:.2f} | **{daemon_fps / local_fps:.3f}** "
+                  f"| {latency:.2f} |", flush=True)
     return 0
 
 

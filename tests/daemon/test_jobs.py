@@ -63,7 +63,7 @@ def test_cancel_running_job_ends_cancelled_within_a_second(daemon, media_root: P
     final = client.wait(job.id, 30)
     elapsed = time.monotonic() - started
     assert final.state == pb.CANCELLED and final.error.code_name == "CANCELLED"
-    assert elapsed < 2.0, f"cancel took {elapsed:.2f} s"  # ~0.3 s measured; slack for a loaded 2-core box
+    assert elapsed < 2.0, f"cancel took {elapsed:.2f} s"  # 0.02-0.04 s measured; slack for a loaded 2-core box
     assert not Path(final.request.output_path or "/nonexistent").exists()
     assert not list((Path(daemon[0].config.outputs_dir)).glob(f"{job.id}*"))
 
