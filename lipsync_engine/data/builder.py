@@ -17,12 +17,13 @@ import numpy as np
 from lipsync_engine.audio import load_audio, log_mel, voice_activity
 from lipsync_engine.data.cache import CODE_VERSION, CROP_SIZE, clip_dir, is_cached, write_clip, write_index
 from lipsync_engine.data.splits import ClipSource
-from lipsync_engine.errors import AudioError, MediaError
+from lipsync_engine.errors import AudioError, InputError, MediaError
 from lipsync_engine.faces import FaceLandmarker, align_face
 from lipsync_engine.faces.tracker import track_shot
 from lipsync_engine.sync.mouth import mouth_images
 
 KEPT_META = ("av_offset_frames", "av_offset_confidence")  # measured from the source: survive a rebuild
+
 
 def build_cache(
     sources: list[ClipSource],
@@ -49,10 +50,11 @@ def build_cache(
 def build_clip(source: ClipSource, cache: str | Path, landmarker: FaceLandmarker) -> Path:
     """Track, align and crop one clip's face per frame, compute its log-mel and voice activity; write its folder."""
     fps, frames = _decode(source.path)
-    track = track_shot(enumerate(frames), fps=float(fps), landmarker=landmarker)
+    try:
+        track = track_shot(enumerate(frames), fps=float(fps), landmarker=landmarker)
+    except InputError as exc:
+        raise MediaError(f"cannot track a face through '{source.path}' ({exc}); is the file empty or damaged?") from exc
     n = len(track)
-    if n == 0:
-        raise MediaError(f"'{source.path}' decodes to no video frames; the file is empty or damaged")
     crops = np.zeros((n, CROP_SIZE, CROP_SIZE, 3), np.uint8)
     points = np.full((n, 468, 2), np.nan, np.float32)
     for i, rgb in enumerate(_decode(source.path)[1]):

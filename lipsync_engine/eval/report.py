@@ -92,9 +92,61 @@ def write_opening_plot(results: dict[str, list[TakeResult]], path: Path) -> Path
     return path
 
 
+def results_markdown(provenance: dict[str, str], results: dict, expert: dict,
+                     offsets: dict[str, tuple[int | None, float | None]]) -> str:
+    """RESULTS.md: provenance, the two tables, the render check, the sync expert and measured offsets."""
+    lines = ["# lipsync evaluation results", ""]
+    lines += [f"- {k}: {v}" for k, v in provenance.items()]
+    lines += [f"- held-out clips ({len(results['clips'])}): {', '.join(results['clips'])}",
+              f"- frames per take: {results['frames_per_take']} ({'quick' if results['quick'] else 'full'} run); "
+              "sync is scored on speech frames only (audio.voice_activity of the driving speech)", "",
+              "## Self-reconstruction (clip's own audio drives its own frames)", "",
+              markdown_table(results["summaries"], SELF_COLUMNS), "",
+              "## Cross-dub (clip driven by another held-out speaker's speech)", "",
+              "Correlations compare the generated mouth with the real mouth of the speaker whose speech drives "
+              "the take; closure recall is the share of that speaker's lip closures during speech (p/b/m) "
+              "the generated mouth also closes on; ratios compare with the target's own real footage (1 = natural).",
+              "", markdown_table(results["summaries"], CROSS_COLUMNS), ""]
+    if results["render_check"]:
+        lines += ["## Pixels outside the blend mask (render_video on a lossless RGB excerpt)", "",
+                  "| generator | frames | edited frames | changed px outside | max diff outside | passed |",
+                  "|---|---|---|---|---|---|"]
+        for name, c in results["render_check"].items():
+            lines.append(f"| {name} | {c['frames']} | {c['edited_frames']} | {c['changed_outside']} | "
+                         f"{c['max_diff_outside']} | {'yes' if c['passed'] else 'NO'} |")
+        lines.append("")
+    lines += [f"- skipped `{name}`: {reason}" for name, reason in results["skipped"].items()]
+    validation = expert.get("validation", {})
+    lines += ["", "## Sync expert", "",
+              f"`{expert['file']}` sha256 `{expert['sha256'][:16]}...`, {expert.get('steps', '?')} steps in "
+              f"{expert.get('minutes', '?')} min on {expert.get('train_clips', '?')} training clips. On held-out "
+              f"speakers ({validation.get('clips', '?')} clips, {validation.get('segments', '?')} segments of 2 s):",
+              "", "| offset within 1 frame (segments) | (clips) | sim in sync | shifted >= 3 | mismatched |",
+              "|---|---|---|---|---|",
+              "| " + " | ".join(_fmt(validation.get(k)) for k in (
+                  "segment_accuracy", "clip_accuracy", "sim_in_sync", "sim_shifted", "sim_mismatched")) + " |", ""]
+    if offsets:
+        lines += ["Measured audio offsets of offset-suspect clips (frames, audio lags picture; none = no clear peak):",
+                  "", "| clip | offset | confidence |", "|---|---|---|"]
+        lines += [f"| {clip} | {off} | {_fmt(conf)} |" for clip, (off, conf) in sorted(offsets.items())]
+        lines.append("")
+    lines += ["![self strip](strip_self.png)", "", "![cross strip](strip_cross.png)", "",
+              "![mouth opening](mouth_opening.png)", ""]
+    return "\n".join(lines)
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
 def write_json(obj: dict, path: Path) -> Path:
+    return write_text(json.dumps(obj, indent=1, default=float), path)
+
+
+def write_text(text: str, path: Path) -> Path:
+    """Write ``text`` to ``path`` atomically."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, default=float))
+    tmp.write_text(text)
     os.replace(tmp, path)
     return path
 

@@ -10,14 +10,14 @@ from lipsync_engine.data.cache import CROP_SIZE, load_clips
 from lipsync_engine.errors import InputError, ModelError
 from lipsync_engine.eval.excerpt import cut_excerpt
 from lipsync_engine.eval.render_check import check_outside_mask
-from lipsync_engine.eval.report import (CROSS_COLUMNS, SELF_COLUMNS, markdown_table, write_json,
-                                        write_opening_plot, write_strip)
+from lipsync_engine.data.splits import OFFSET_SUSPECT_PREFIXES
+from lipsync_engine.eval.report import results_markdown, write_json, write_opening_plot, write_strip, write_text
 from lipsync_engine.eval.runner import EvalConfig, TakeResult, cross_pairs, evaluate_generator, summarise
 from lipsync_engine.faces import FaceLandmarker
 from lipsync_engine.generator.base import Generator
 from lipsync_engine.generator.identity import IdentityGenerator
 from lipsync_engine.generator.loader import load_generator
-from lipsync_engine.sync.checkpoint import checkpoint_notes, load_sync_expert, DEFAULT_WEIGHTS
+from lipsync_engine.sync.checkpoint import DEFAULT_WEIGHTS, checkpoint_notes, file_sha256, load_sync_expert
 
 BASELINES = ("identity", "mouth_frozen", "vad_control")
 RENDER_CHECK_SECONDS = 1.2
@@ -75,7 +75,11 @@ def run_suite(config: SuiteConfig, log: Callable[[str], None] = print) -> dict:
                "per_take": {n: [{"kind": r.take.kind, "target": r.take.target.clip_id, "driver": r.take.driver.clip_id,
                                  **r.metrics} for r in rs] for n, rs in takes.items()}}
     write_json(results, config.out / "results.json")
-    _write_markdown(config, results, takes)
+    weights = config.sync_weights or DEFAULT_WEIGHTS
+    expert = {"file": weights.name, "sha256": file_sha256(weights), **checkpoint_notes(weights)}
+    offsets = {c.clip_id: (c.meta.get("av_offset_frames"), c.meta.get("av_offset_confidence"))
+               for c in load_clips(config.cache) if c.clip_id.startswith(OFFSET_SUSPECT_PREFIXES)}
+    write_text(results_markdown(config.provenance, results, expert, offsets), config.out / "RESULTS.md")
     return results
 
 
@@ -92,34 +96,3 @@ def _render_check_media(clips: list, work: Path) -> tuple[Path, Path]:
         cut_excerpt(target.meta["source_path"], shot, RENDER_CHECK_SECONDS, "ffv1_rgb")
         cut_excerpt(driver.meta["source_path"], dub, RENDER_CHECK_SECONDS)
     return shot, dub
-
-
-def _write_markdown(config: SuiteConfig, results: dict, takes: dict[str, list[TakeResult]]) -> None:
-    weights = config.sync_weights or DEFAULT_WEIGHTS
-    notes = checkpoint_notes(weights)
-    lines = ["# lipsync evaluation results", ""]
-    lines += [f"- {k}: {v}" for k, v in config.provenance.items()]
-    lines += [f"- held-out clips ({len(results['clips'])}): {', '.join(results['clips'])}",
-              f"- frames per take: {results['frames_per_take']} ({'quick' if config.quick else 'full'} run); "
-              f"sync scored on speech frames only",
-              f"- sync expert: `{weights.name}`, validation {notes.get('validation', {})}", ""]
-    lines += ["## Self-reconstruction (clip's own audio drives its own frames)", "",
-              markdown_table(results["summaries"], SELF_COLUMNS), "",
-              "## Cross-dub (clip driven by another held-out speaker's speech)", "",
-              "Correlations compare with the real mouth of the speaker whose speech drives the take.", "",
-              markdown_table(results["summaries"], CROSS_COLUMNS), ""]
-    if results["render_check"]:
-        lines += ["## Pixels outside the blend mask (render_video, lossless RGB source)", "",
-                  "| generator | frames | edited frames | changed px outside | max diff outside | passed |",
-                  "|---|---|---|---|---|---|"]
-        for name, c in results["render_check"].items():
-            lines.append(f"| {name} | {c['frames']} | {c['edited_frames']} | {c['changed_outside']} | "
-                         f"{c['max_diff_outside']} | {'yes' if c['passed'] else 'NO'} |")
-        lines.append("")
-    for name, reason in results["skipped"].items():
-        lines.append(f"- skipped `{name}`: {reason}")
-    lines += ["", "![self strip](strip_self.png)", "", "![cross strip](strip_cross.png)", "",
-              "![mouth opening](mouth_opening.png)", ""]
-    tmp = config.out / "RESULTS.md.tmp"
-    tmp.write_text("\n".join(lines))
-    tmp.replace(config.out / "RESULTS.md")
