@@ -59,7 +59,7 @@ class LipsyncClient:
             token = os.environ.get("LIPSYNC_TOKEN") or self._read_token(token_path)
         self.timeout_s, self.retries = timeout_s, retries
         self._metadata = (("authorization", f"Bearer {token}"),)
-        options = [("grpc.max_receive_message_length", 8 << 20), ("grpc.max_send_message_length", 8 << 20)]
+        options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
         if root_certificates is not None:
             self._channel = grpc.secure_channel(self.target, grpc.ssl_channel_credentials(root_certificates), options)
         else:

@@ -31,7 +31,7 @@ from lipsync_daemon.worker import Worker
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Lipsync"].full_name
-MAX_MESSAGE_BYTES = 8 << 20  # SyncFrame carries a PNG; uploads come in 1 MiB chunks
+MAX_MESSAGE_BYTES = 64 << 20  # SyncFrame carries a PNG (a 4K frame can be 25 MB); uploads come in 1 MiB chunks
 
 
 class DaemonRunning(RuntimeError):
@@ -56,12 +56,12 @@ class Daemon:
         self.store = JobStore(config.db_path)
         self.blobs = BlobStore(config.blobs_dir, config.max_upload_bytes, config.min_free_bytes)
         self.blobs.sweep_partials()
-        self.worker = Worker(config, self.store, self.events)
+        self.health = health.HealthServicer()
+        self.worker = Worker(config, self.store, self.events, on_engine=self._engine_health)
         self.submissions = Submissions(self.store, self.blobs, PathPolicy(config.allowed_roots), config.outputs_dir,
                                        self.events, on_new_job=self.worker.kick)
         self.inbox = Inbox(config.inbox_dir, config.outbox_dir, self.submissions, self.store, self.worker, self.events) \
             if config.inbox else None
-        self.health = health.HealthServicer()
         self.server: grpc.Server | None = None
         self.addresses: list[str] = []
 
@@ -89,6 +89,11 @@ class Daemon:
             self.inbox.start()
         for name in ("", SERVICE_NAME):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    def _engine_health(self, ready: bool) -> None:
+        """The Lipsync service is NOT_SERVING while its engine host is down (crashed, restarting)."""
+        status = health_pb2.HealthCheckResponse.SERVING if ready else health_pb2.HealthCheckResponse.NOT_SERVING
+        self.health.set(SERVICE_NAME, status)
 
     def _bind(self, server: grpc.Server, kind: str, address: str) -> str:
         if kind == "unix":

@@ -87,8 +87,11 @@ class EngineHostProcess:
 class Worker:
     """Runs queued jobs; see module docstring."""
 
-    def __init__(self, config: DaemonConfig, store: JobStore, events: JobEvents) -> None:
+    def __init__(self, config: DaemonConfig, store: JobStore, events: JobEvents,
+                 on_engine=lambda ready: None) -> None:
+        """``on_engine(ready: bool)`` is called when the engine host comes up or goes down (for health)."""
         self.config = config
+        self._on_engine = on_engine
         self.store = store
         self.events = events
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{time.time():.0f}"
@@ -223,6 +226,7 @@ class Worker:
                 return
             self.host = host
         log.info("engine host restarted", extra={"pid": host.pid})
+        self._on_engine(True)
         self._wake.set()
 
     def _clear_staging(self, job: JobRecord | None) -> None:
@@ -285,6 +289,7 @@ class Worker:
             calls, self._calls = dict(self._calls), {}
         if self._stopping.is_set():
             return
+        self._on_engine(False)
         log.error("engine host died", extra={"exitcode": exitcode, "jobs": crashed})
         for job_id in crashed:
             job = self.store.charge_crash(job_id, self.owner, self.config.max_crashes)

@@ -99,3 +99,4 @@ def test_job_that_crashes_the_engine_every_time_ends_failed_and_others_finish(da
     assert "crashed 2 times" in final.error.message and crashes == 2
     assert [pb.JobState.Name(client.wait(j, 120).state) for j in others] == ["SUCCEEDED"] * 3
     assert client.health() == "SERVING" and daemon.process.poll() is None
+    assert client.health("lipsync.v1.Lipsync") == "SERVING"  # back after the engine host restarted

@@ -43,6 +43,20 @@ def test_missing_or_wrong_token_is_unauthenticated(daemon, token) -> None:
     channel.close()
 
 
+def test_reflection_lists_the_service_with_a_token(daemon) -> None:
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    running, _ = daemon
+    stub = reflection_pb2_grpc.ServerReflectionStub(grpc.insecure_channel(running.addresses[0]))
+    request = iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+    reply = next(stub.ServerReflectionInfo(request, metadata=(("authorization", f"Bearer {running.token}"),), timeout=10))
+    names = {s.name for s in reply.list_services_response.service}
+    assert {"lipsync.v1.Lipsync", "grpc.health.v1.Health"} <= names
+    with pytest.raises(grpc.RpcError) as info:
+        next(stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10))
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
 def test_token_file_is_private(daemon) -> None:
     running, _ = daemon
     assert stat.S_IMODE(running.config.token_path.stat().st_mode) == 0o600
