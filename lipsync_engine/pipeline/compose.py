@@ -39,25 +39,34 @@ class Compositor:
         self.profile = profile
         self.crop_size = crop_size
 
-    def apply(
-        self,
-        frames: list[np.ndarray],
-        points: np.ndarray,
-        motion: np.ndarray,
-        strength: np.ndarray,
-        *,
-        inplace: bool = False,
-    ) -> list[np.ndarray]:
-        """Edit a batch: frames HxWx3, points (n, 468, 2) frame pixels, motion (n, D), strength (n,) in (0, 1].
+    def generate(
+        self, frames: list[np.ndarray], points: np.ndarray, motion: np.ndarray
+    ) -> tuple[list[FaceCrop], np.ndarray]:
+        """Crop a batch (frames HxWx3, points (n, 468, 2) frame pixels, motion (n, D)) and run the generator.
 
-        Returns the frames with new mouths; ``inplace`` edits the given arrays (no full-frame copies). A frame whose generated crop equals its input crop (the
-        identity backend, or a closed mouth that needs no change) comes back bit-identical; in the
-        others only pixels under the feathered lower-face mask change.
+        Returns the aligned input crops and the generator's (n, S, S, 3) uint8 RGB output.
         """
         faces = [crop_face(f, p, self.crop_size) for f, p in zip(frames, points)]
         generated = self.generator.render(
             np.stack([f.crop for f in faces]), np.stack([f.points for f in faces]), motion, self.profile
         )
+        return faces, generated
+
+    def blend(
+        self,
+        frames: list[np.ndarray],
+        faces: list[FaceCrop],
+        generated: np.ndarray,
+        strength: np.ndarray,
+        *,
+        inplace: bool = False,
+    ) -> list[np.ndarray]:
+        """Blend generated crops back into their frames with strength (n,) in (0, 1].
+
+        A frame whose generated crop equals its input crop (the identity backend, or a mouth that needs
+        no change) comes back bit-identical; in the others only pixels under the feathered lower-face
+        mask change. ``inplace`` edits the given arrays (no full-frame copies).
+        """
         out = []
         for frame, face, new_crop, alpha in zip(frames, faces, generated, strength):
             if np.array_equal(new_crop, face.crop):

@@ -17,6 +17,7 @@ from lipsync_engine.media import VideoInfo, VideoWriter, probe_video, read_frame
 from lipsync_engine.options import CODECS, SILENCE_MODES, RenderOptions, RenderReport
 from lipsync_engine.pipeline.compose import Compositor
 from lipsync_engine.pipeline.progress import ProgressCallback, StageMeter
+from lipsync_engine.pipeline.qa import SyncRecorder, SyncVerdict
 from lipsync_engine.pipeline.schedule import describe, edit_strength, passthrough_segments
 from lipsync_engine.pipeline.shot import ShotPass, first_pass, profile_samples, resample_valid
 from lipsync_engine.pipeline.speech import FrameSpeech, fit_to_shot, frame_centres, speech_for_frames
@@ -69,6 +70,7 @@ def render_video(
         tracking.warn(line)
 
     meter = StageMeter("render", len(shot.starts), progress, cancel)
+    sync = SyncRecorder(len(shot.starts))
     crop_size = options.crop_size or generator.crop_size
     compositor = None
     if edit.any():
@@ -81,9 +83,10 @@ def render_video(
         def flush() -> None:
             if pending:
                 index = np.array([f.index for f in pending])
-                edited = compositor.apply(
-                    [f.rgb for f in pending], shot.track.points[index], motion[index], strength[index], inplace=True
-                )
+                rgbs = [f.rgb for f in pending]
+                faces, generated = compositor.generate(rgbs, shot.track.points[index], motion[index])
+                sync.add(index, generated)
+                edited = compositor.blend(rgbs, faces, generated, strength[index], inplace=True)
                 for frame, rgb in zip(pending, edited):
                     meter.check_cancel()  # a batch of 4K frames takes seconds to encode
                     writer.write(rgb, frame.pts)
@@ -109,7 +112,10 @@ def render_video(
         finalize.done = 1
         finalize.finish()
 
+    verdict = sync.verdict(dub.pcm, info.fps, dub.speech) if edit.any() else SyncVerdict()
     warnings = [*dub.warnings, *_other_face_warnings(shot.track), *describe(segments)]
+    if verdict.note:
+        warnings.append(verdict.note)
     if writer.note:
         warnings.append(writer.note)
     if not edit.any():
@@ -124,6 +130,8 @@ def render_video(
         backend=generator.backend,
         passthrough=segments,
         warnings=warnings,
+        sync_score=verdict.confidence,
+        sync_offset=verdict.offset,
         elapsed_s=round(time.monotonic() - started, 3),
     )
 

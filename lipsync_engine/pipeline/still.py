@@ -62,7 +62,8 @@ def _batches(compositor: Compositor, image: np.ndarray, points: np.ndarray, moti
     for start in range(0, len(motion), BATCH):
         n = min(BATCH, len(motion) - start)
         batch_points = np.repeat(points[None], n, axis=0)
-        yield from compositor.apply([image] * n, batch_points, motion[start : start + n], np.ones(n, np.float32))
+        faces, generated = compositor.generate([image] * n, batch_points, motion[start : start + n])
+        yield from compositor.blend([image] * n, faces, generated, np.ones(n, np.float32))
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:

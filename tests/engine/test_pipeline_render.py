@@ -70,6 +70,7 @@ def test_take_keeps_frame_count_fps_size_and_timecode(media, identity):
     assert take.timecode == src.timecode == "01:00:00:00"
     assert take.has_audio and (take.audio_rate, take.audio_channels) == (48000, 2)  # the dub at its own quality
     assert report.frames == FRAMES and report.fps == "30000/1001" and report.generator == "identity"
+    assert report.sync_offset is not None and report.sync_score is not None, report.warnings  # the QA verdict
     assert media["track"].is_file(), "the track cache was not written"
     stages = {e.stage for e in events}
     assert {"track", "render"} <= stages
