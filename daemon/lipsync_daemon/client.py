@@ -186,6 +186,8 @@ class LipsyncClient:
     def upload(self, path: str | Path, timeout_s: float = 3600.0) -> pb.Blob:
         """Send a local file in chunks; returns the blob (use "blob:<id>" in submit)."""
         path = Path(path)
+        if not path.is_file():
+            raise ClientError("INVALID_ARGUMENT", f"cannot upload '{path}': no such file")
         size, sha256 = path.stat().st_size, file_sha256(path)
 
         def chunks() -> Iterator[pb.UploadChunk]:
@@ -201,6 +203,8 @@ class LipsyncClient:
     def download(self, dest: str | Path, *, job_id: str = "", blob_id: str = "", timeout_s: float = 3600.0) -> Path:
         """Fetch a job's output (or a blob) to ``dest`` atomically, verifying its sha256. Returns ``dest``."""
         dest = Path(dest)
+        if not dest.parent.is_dir():
+            raise ClientError("INVALID_ARGUMENT", f"cannot write '{dest}': the folder '{dest.parent}' does not exist")
         request = pb.DownloadRequest(job_id=job_id) if job_id else pb.DownloadRequest(blob_id=blob_id)
         tmp = dest.with_name(f".{dest.name}.part")
         digest, header = hashlib.sha256(), None

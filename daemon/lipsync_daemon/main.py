@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         daemon = Daemon(config)
         daemon.start()
-    except (DaemonRunning, ServiceError, OSError) as exc:
+    except (DaemonRunning, ServiceError, OSError, sqlite3.DatabaseError) as exc:
         log.error("daemon could not start", extra={"error": str(exc)})
         print(f"lipsync-daemon: error: {exc}", file=sys.stderr)
         return 2

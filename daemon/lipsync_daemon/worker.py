@@ -51,7 +51,10 @@ class EngineHostProcess:
         child_conn.close()
         self._send_lock = threading.Lock()
         self._on_message, self._on_exit = on_message, on_exit
-        ready = self._conn.recv() if self._conn.poll(HOST_START_TIMEOUT_S) else None
+        try:
+            ready = self._conn.recv() if self._conn.poll(HOST_START_TIMEOUT_S) else None
+        except (EOFError, OSError):
+            ready = None  # it died while loading (a native crash in the model or its libraries)
         if ready is None or ready["type"] != "ready":
             self.process.kill()
             code, message = (ready["code"], ready["message"]) if ready else ("UNAVAILABLE", "the engine host did not start")
@@ -161,6 +164,9 @@ class Worker:
             self.host.send({"type": "call", "call": call, "op": "sync_frame", "image_png": image_png, "pcm": pcm})
         try:
             reply = future.result(timeout_s)
+        except TimeoutError as exc:
+            raise ServiceError("DEADLINE_EXCEEDED", f"the engine did not answer within {timeout_s:.0f} s; "
+                                                    "it may be busy with renders, try again") from exc
         finally:
             self._calls.pop(call, None)
         if "value" not in reply:

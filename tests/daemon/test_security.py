@@ -144,3 +144,12 @@ def _request(video: str, audio: str) -> pb.SubmitRenderRequest:
     request = pb.SubmitRenderRequest()
     request.video.path, request.audio.path = video, audio
     return request
+
+
+def test_model_with_wrong_checksum_is_not_loaded(tmp_path: Path) -> None:
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(os.urandom(256))
+    done = subprocess.run([sys.executable, "-m", "lipsync_daemon.main", "--data-dir", str(tmp_path / "d"),
+                           "--listen", "127.0.0.1:0", "--generator", str(weights), "--model-sha256", "0" * 64],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "sha256" in done.stderr and "Traceback" not in done.stderr
