@@ -18,7 +18,8 @@ def main_faces(faces: list[FaceLandmarks], rules: FaceRules) -> list[FaceLandmar
     return [f for f in faces if f.width >= rules.background_face_ratio * widest]
 
 
-def image_face(rgb: np.ndarray, rules: FaceRules = FaceRules(), landmarker: FaceLandmarker | None = None) -> FaceLandmarks:
+def image_face(rgb: np.ndarray, rules: FaceRules = FaceRules(),
+               landmarker: FaceLandmarker | None = None) -> FaceLandmarks:
     """The single face of an HxWx3 uint8/uint16 RGB image.
 
     Raises NoFaceError when no usable face is found (none, too small, turned too far, cut off by the

@@ -93,7 +93,8 @@ class FaceLandmarker:
         _check_frame(rgb)
         h, w = rgb.shape[:2]
         scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
-        small = rgb if scale == 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        small = rgb if scale == 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)),
+                                                    interpolation=cv2.INTER_AREA)
         small = as_uint8(small)  # converted after shrinking: a 4K 16-bit frame is never converted whole
         detections = self._detector.process(small).detections
         if not detections:  # a face filling most of the frame is out of the full-range model's range

@@ -4,8 +4,9 @@ Lips keep their colour relative to the cheeks while a person speaks, whatever th
 Each frame gives a three-number signature: log(lip colour / cheek colour) per RGB channel, sampled at
 the middle of the lip band (between the outer and inner lip contours, so an open mouth does not count)
 and on both cheeks. Runs of frames whose signature is far from the shot's median (robust z-score and
-an absolute floor, lasting at least a fifth of a second) have something else where the lips should be. Needs a shot where the mouth is visible
-most of the time; a mouth covered in most frames is not caught.
+an absolute floor, lasting at least a fifth of a second) have something else where the lips should
+be. Needs a shot where the mouth is visible most of the time; a mouth covered in most frames is not
+caught.
 """
 from __future__ import annotations
 

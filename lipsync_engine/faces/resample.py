@@ -9,15 +9,15 @@ def warp_to_square(image: np.ndarray, matrix: np.ndarray, size: int, border: int
     """Warp an HxW(xC) image by the 2x3 frame -> output ``matrix`` into a ``size`` x ``size`` image.
 
     Bilinear sampling alone skips pixels when the warp shrinks by more than 2x, turning grain and skin
-    texture into noise. Then the part of the image the output covers is first area-averaged by an integer
-    factor to between 1x and 1.5x the output's resolution, and the (composed) warp finishes the job. ``border`` is an OpenCV
-    border mode (BORDER_CONSTANT gives 0 outside the image).
+    texture into noise. Then the part of the image the output covers is first area-averaged by an
+    integer factor to 1.3x-2x the output's resolution, and the (composed) warp finishes the
+    job. ``border`` is an OpenCV border mode (BORDER_CONSTANT gives 0 outside the image).
     """
     scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))  # output pixels per image pixel
     if scale >= 0.5:
         return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=border)
     h, w = image.shape[:2]
-    k = int(np.ceil(0.5 / scale))  # integer shrink (OpenCV's fast area path); the warp then shrinks by <= 1.5x
+    k = int(np.ceil(0.5 / scale))  # integer shrink (OpenCV's fast area path); the warp then shrinks 1.3x-2x
     inverse = cv2.invertAffineTransform(matrix)
     corners = np.array([[0, 0], [size, 0], [0, size], [size, size]], dtype=np.float64)
     covered = corners @ inverse[:, :2].T + inverse[:, 2]

@@ -1,12 +1,13 @@
 """Track the dominant face through a shot: streaming over frames, keeping only landmarks.
 
 Every few frames (and whenever a face is lost) the detector (<= 640 px) searches the whole frame and
-every face found is measured by the mesh on its own crop; in between, each face is measured again on the
-crop around where it was, and the mesh's own check (its detector on that crop) notices a face that is
-covered or gone at once. When the shot is over, faces are linked into tracks by box overlap; the dominant track (largest area summed over its
-frames: big and persistent) is the actor, the others are reported. Each frame of the actor is checked
-(size, head turn, cut off by the border, mouth covered), dropouts of one or two frames are filled, and every unbroken
-run is smoothed with zero-phase filters (see smoothing.py).
+every face found is measured by the mesh on its own crop; in between, each face is measured again on
+the crop around where it was, and the mesh's own check (its detector on that crop) notices a face that
+is covered or gone at once. When the shot is over, faces are linked into tracks by box overlap; the
+dominant track (largest area summed over its frames: big and persistent) is the actor, the others are
+reported. Each frame of the actor is checked (size, head turn, cut off by the border, mouth covered),
+short dropouts are filled, threshold flicker is removed, and every unbroken run is smoothed with
+zero-phase filters (cleanup.py, smoothing.py).
 """
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ from typing import Callable, Iterable
 import numpy as np
 
 from lipsync_engine.errors import InputError, RenderCancelled
+from lipsync_engine.faces.cleanup import JumpLimits, debounce, fill_dropouts, steady_runs
 from lipsync_engine.faces.image import main_faces
 from lipsync_engine.faces.landmarks import Box, FaceLandmarker, FaceLandmarks
 from lipsync_engine.faces.occlusion import mouth_signature, occluded
-from lipsync_engine.faces.cleanup import JumpLimits, debounce, fill_dropouts, steady_runs
 from lipsync_engine.faces.quality import FACE_OCCLUDED, NO_FACE, FaceRules, eye_distance, face_problem
 from lipsync_engine.faces.shot_track import ShotTrack
 from lipsync_engine.faces.smoothing import SmoothingConfig, smooth_run
@@ -165,6 +166,7 @@ def _assemble(per_frame: list[list[FaceLandmarks]], signatures: list[np.ndarray]
     points = np.where(valid[:, None, None], raw, np.nan).astype(np.float32)
     interpolated = fill_dropouts(points, valid, reasons, config.fill_gap, config.jump)
     debounce(points, raw, valid, reasons, max(1, round(config.min_valid_s * fps)))
+    interpolated &= valid
     for start, stop in steady_runs(points, valid, config.jump):
         points[start:stop] = smooth_run(points[start:stop], fps, config.smoothing)
     return ShotTrack(points=points, valid=valid, reasons=reasons, other_faces=other_faces, fps=float(fps),
