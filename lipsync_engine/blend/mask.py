@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from lipsync_engine.errors import InputError
 from lipsync_engine.faces import topology
 
 
@@ -27,7 +28,7 @@ def lower_face_mask(points_crop: np.ndarray, size: int, config: MaskConfig = Mas
     """
     pts = np.asarray(points_crop, dtype=np.float64)
     if pts.shape != (468, 2) or not np.isfinite(pts).all():
-        raise ValueError(f"expected finite (468, 2) crop landmarks, got shape {pts.shape}")
+        raise InputError(f"expected finite (468, 2) crop landmarks, got shape {pts.shape}")
     outline = pts[list(topology.MASK_OUTLINE)]
     width = float(np.linalg.norm(pts[topology.MASK_OUTLINE[0]] - pts[topology.MASK_OUTLINE[18]]))
     centre = pts[list(topology.OUTER_LIPS)].mean(0)

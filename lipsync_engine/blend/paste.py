@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from lipsync_engine.errors import InputError
 from lipsync_engine.faces.align import Alignment
 
 
@@ -100,12 +101,12 @@ def paste(
 
 def _check(frame: np.ndarray, crop: np.ndarray, mask: np.ndarray, size: int) -> None:
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"frame must be HxWx3 uint8 or uint16, got {frame.shape} {frame.dtype}")
+        raise InputError(f"frame must be HxWx3 uint8 or uint16, got {frame.shape} {frame.dtype}")
     if crop.shape != (size, size, 3) or crop.dtype not in (np.uint8, frame.dtype):
-        raise ValueError(f"generated crop must be ({size}, {size}, 3) uint8 or {frame.dtype}, "
+        raise InputError(f"generated crop must be ({size}, {size}, 3) uint8 or {frame.dtype}, "
                          f"got {crop.shape} {crop.dtype}")
     if mask.shape != (size, size):
-        raise ValueError(f"mask must be ({size}, {size}), got {mask.shape}")
+        raise InputError(f"mask must be ({size}, {size}), got {mask.shape}")
 
 
 def _frame_box(m: np.ndarray, alignment: Alignment, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:

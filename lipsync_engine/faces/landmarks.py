@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 from mediapipe.python.solutions import face_detection as mp_face_detection  # noqa: E402
 from mediapipe.python.solutions import face_mesh as mp_face_mesh  # noqa: E402
 
+from lipsync_engine.errors import MediaError  # noqa: E402
 from lipsync_engine.faces.resample import warp_to_square  # noqa: E402
 
 DETECT_MAX_SIDE = 640  # the detector sees frames at most this large
@@ -43,9 +44,10 @@ class FaceLandmarks:
 
 def _check_frame(rgb: np.ndarray) -> None:
     if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"expected an HxWx3 RGB frame, got shape {rgb.shape}")
+        raise MediaError(f"expected an HxWx3 RGB image, got an array of shape {rgb.shape}; convert grey or "
+                         "RGBA images to RGB first")
     if rgb.dtype not in (np.uint8, np.uint16):
-        raise ValueError(f"expected a uint8 or uint16 RGB frame, got dtype {rgb.dtype}")
+        raise MediaError(f"expected a uint8 or uint16 RGB image, got dtype {rgb.dtype}")
 
 
 def as_uint8(rgb: np.ndarray) -> np.ndarray:

@@ -87,7 +87,7 @@ def track_shot(
             per_frame.append(faces)
             signatures.append(np.array([mouth_signature(rgb, f.points) for f in faces], np.float32).reshape(-1, 3))
             now = time.perf_counter()
-            if progress is not None and (now - last_report > 0.25 or len(per_frame) == total):
+            if progress is not None and now - last_report > 0.25:
                 last_report = now
                 progress(_progress(len(per_frame), total, now - started))
     finally:
@@ -95,6 +95,8 @@ def track_shot(
             landmarker.close()
     if first_index is None:
         raise InputError("the shot has no frames to track")
+    if progress is not None:
+        progress(_progress(len(per_frame), total or len(per_frame), time.perf_counter() - started))
     return _assemble(per_frame, signatures, first_index, shape, fps, config)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lipsync_engine.errors import MultipleFacesError, NoFaceError
+from lipsync_engine.errors import MediaError, MultipleFacesError, NoFaceError
 from lipsync_engine.faces import image_face, topology
 from lipsync_engine.faces.quality import eye_distance, yaw_degrees
 
@@ -82,3 +82,8 @@ def test_uint16_frame_gives_the_same_landmarks(landmarker):
     face8 = image_face(rgb, landmarker=landmarker)
     face16 = image_face(rgb.astype(np.uint16) * 257, landmarker=landmarker)
     assert np.abs(face8.points - face16.points).max() < 0.5
+
+
+def test_grey_image_is_a_clear_media_error(landmarker):
+    with pytest.raises(MediaError, match=r"HxWx3 RGB image.*shape \(120, 160\)"):
+        image_face(np.zeros((120, 160), np.uint8), landmarker=landmarker)

@@ -140,6 +140,9 @@ def test_progress_reports_stage_track(frames, landmarker):
     events = []
     track_shot(enumerate(frames[:5]), fps=25.0, total=5, progress=events.append, landmarker=landmarker)
     assert events and events[-1].stage == "track" and events[-1].done == 5 and events[-1].total == 5
+    events.clear()  # unknown length: the last event still says how many were done
+    track_shot(enumerate(frames[:3]), fps=25.0, progress=events.append, landmarker=landmarker)
+    assert (events[-1].done, events[-1].total) == (3, 3)
 
 
 def test_bad_frame_sequences_are_errors(frames, landmarker):
