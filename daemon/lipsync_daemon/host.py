@@ -9,8 +9,8 @@ Messages (dicts over a multiprocessing pipe):
 daemon -> host: {"type": "render", "job": id, "spec": {...}}, {"type": "cancel", "job": id},
                 {"type": "call", "call": n, "op": "sync_frame", "image_png": bytes, "pcm": bytes}
 host -> daemon: {"type": "ready", "model", "backend", "device"}, {"type": "fatal", "code", "message"},
-                {"type": "progress", "job", "progress"}, {"type": "done", "job", "result"},
-                {"type": "failed", "job", "code", "message"}, {"type": "reply", "call", "value" | "code", "message"}
+                {"type": "progress", "job", "progress"}, {"type": "done", "job", "result", "batching"},
+                {"type": "failed", "job", "code", "message", "batching"}, {"type": "reply", "call", "value" | "code", "message"}
 """
 from __future__ import annotations
 
@@ -100,6 +100,8 @@ class Host:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             self.cancels.pop(job_id, None)
+        stats = self.generator.stats
+        message["batching"] = {"calls": stats.calls, "shared_calls": stats.shared_calls}
         self.send(message)  # after the clean-up, so a finished job leaves nothing behind
 
     def _render(self, job_id: str, spec: dict[str, Any], take_dir: Path, cancel: threading.Event) -> dict[str, Any]:

@@ -159,4 +159,5 @@ class LipsyncService(pb_grpc.LipsyncServicer):
             max_upload_bytes=c.max_upload_bytes, max_width=c.max_width, max_height=c.max_height,
             max_duration_s=c.max_duration_s, max_frames=c.max_frames,
             queued=counts.get("QUEUED", 0), running=counts.get("RUNNING", 0),
+            generator_calls=self.worker.batching["calls"], shared_generator_calls=self.worker.batching["shared_calls"],
         )

@@ -101,6 +101,7 @@ class Worker:
         self.host: EngineHostProcess | None = None
         self.running: dict[str, JobRecord] = {}
         self._progress: dict[str, dict[str, Any]] = {}
+        self.batching = {"calls": 0, "shared_calls": 0}  # the engine host's BatchStats, as of its last finished job
         self._exclusive = False
         self._calls: dict[int, Future] = {}
         self._call_ids = itertools.count(1)
@@ -255,6 +256,8 @@ class Worker:
 
     def _on_message(self, message: dict[str, Any]) -> None:
         kind = message["type"]
+        if "batching" in message:
+            self.batching = message["batching"]
         if kind == "progress":
             job_id = message["job"]
             with self._lock:

@@ -2,6 +2,7 @@
 idempotent resubmit, cancel, 20 concurrent submissions, uploads, a broken file, disk full."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -76,6 +77,16 @@ def test_cancel_queued_job_is_immediate(daemon, media_root: Path) -> None:
     assert client.wait(jobs[-1].id, 60).state == pb.CANCELLED
     for job in jobs[:-1]:
         assert client.wait(job.id, 120).state == pb.SUCCEEDED
+
+
+def test_two_concurrent_jobs_share_generator_batches(daemon, media_root: Path) -> None:
+    _, client = daemon
+    before = client.server_info().shared_generator_calls
+    jobs = [client.submit(media_root / "shot.mp4", media_root / "dub.wav") for _ in range(2)]
+    finals = [client.wait(j.id, 120) for j in jobs]
+    assert all(f.state == pb.SUCCEEDED for f in finals)
+    assert all(not json.loads(f.result.report_json)["passthrough"] for f in finals)  # the generator saw every frame
+    assert client.server_info().shared_generator_calls > before
 
 
 def test_twenty_concurrent_submissions_all_complete(daemon, media_root: Path) -> None:

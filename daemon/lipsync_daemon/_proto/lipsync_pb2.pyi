@@ -241,7 +241,7 @@ class ServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ServerInfoResponse(_message.Message):
-    __slots__ = ("version", "device", "backend", "model", "concurrency", "allowed_roots", "max_upload_bytes", "max_width", "max_height", "max_duration_s", "max_frames", "queued", "running")
+    __slots__ = ("version", "device", "backend", "model", "concurrency", "allowed_roots", "max_upload_bytes", "max_width", "max_height", "max_duration_s", "max_frames", "queued", "running", "generator_calls", "shared_generator_calls")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
@@ -255,6 +255,8 @@ class ServerInfoResponse(_message.Message):
     MAX_FRAMES_FIELD_NUMBER: _ClassVar[int]
     QUEUED_FIELD_NUMBER: _ClassVar[int]
     RUNNING_FIELD_NUMBER: _ClassVar[int]
+    GENERATOR_CALLS_FIELD_NUMBER: _ClassVar[int]
+    SHARED_GENERATOR_CALLS_FIELD_NUMBER: _ClassVar[int]
     version: str
     device: str
     backend: str
@@ -268,4 +270,6 @@ class ServerInfoResponse(_message.Message):
     max_frames: int
     queued: int
     running: int
-    def __init__(self, version: _Optional[str] = ..., device: _Optional[str] = ..., backend: _Optional[str] = ..., model: _Optional[str] = ..., concurrency: _Optional[int] = ..., allowed_roots: _Optional[_Iterable[str]] = ..., max_upload_bytes: _Optional[int] = ..., max_width: _Optional[int] = ..., max_height: _Optional[int] = ..., max_duration_s: _Optional[float] = ..., max_frames: _Optional[int] = ..., queued: _Optional[int] = ..., running: _Optional[int] = ...) -> None: ...
+    generator_calls: int
+    shared_generator_calls: int
+    def __init__(self, version: _Optional[str] = ..., device: _Optional[str] = ..., backend: _Optional[str] = ..., model: _Optional[str] = ..., concurrency: _Optional[int] = ..., allowed_roots: _Optional[_Iterable[str]] = ..., max_upload_bytes: _Optional[int] = ..., max_width: _Optional[int] = ..., max_height: _Optional[int] = ..., max_duration_s: _Optional[float] = ..., max_frames: _Optional[int] = ..., queued: _Optional[int] = ..., running: _Optional[int] = ..., generator_calls: _Optional[int] = ..., shared_generator_calls: _Optional[int] = ...) -> None: ...
