@@ -176,28 +176,37 @@ def _assemble(per_frame: list[list[FaceLandmarks]], signatures: list[np.ndarray]
                      frame_size=(int(shape[1]), int(shape[0])))
 
 
+@dataclass(eq=False)
+class _Track:
+    """Faces linked across frames."""
+
+    box: Box  # latest box
+    last: int  # latest frame
+    members: dict[int, int] = field(default_factory=dict)  # frame -> face position in that frame
+    area: float = 0.0  # box area summed over the frames: size times persistence
+
+
 def _dominant_track(per_frame: list[list[FaceLandmarks]], min_iou: float, max_gap: int) -> dict[int, int]:
     """Link faces across frames by box overlap; the actor's track as {frame: face position in that frame}."""
-    tracks: list[dict] = []  # {"box", "last", "members": {frame: pos}, "area"}
+    tracks: list[_Track] = []
+    active: list[_Track] = []  # tracks seen within max_gap frames: the only ones a face may join
     for i, faces in enumerate(per_frame):
-        taken: set[int] = set()
+        active = [t for t in active if i - t.last <= max_gap]
+        taken: list[_Track] = []
         for pos, face in enumerate(faces):
-            best, best_iou = None, min_iou
-            for t, track in enumerate(tracks):
-                if t in taken or i - track["last"] > max_gap:
-                    continue
-                overlap = _iou(track["box"], face.box)
-                if overlap >= best_iou:
-                    best, best_iou = t, overlap
-            if best is None:
-                tracks.append({"box": face.box, "last": i, "members": {i: pos}, "area": 0.0})
-                best = len(tracks) - 1
-            track = tracks[best]
-            track["box"], track["last"] = face.box, i
-            track["members"][i] = pos
-            track["area"] += (face.box[2] - face.box[0]) * (face.box[3] - face.box[1])
-            taken.add(best)
-    return max(tracks, key=lambda t: t["area"])["members"] if tracks else {}
+            candidates = [(_iou(t.box, face.box), n) for n, t in enumerate(active) if t not in taken]
+            overlap, n = max(candidates, default=(0.0, -1))
+            if overlap >= min_iou:
+                track = active[n]
+            else:
+                track = _Track(box=face.box, last=i)
+                tracks.append(track)
+                active.append(track)
+            track.box, track.last = face.box, i
+            track.members[i] = pos
+            track.area += (face.box[2] - face.box[0]) * (face.box[3] - face.box[1])
+            taken.append(track)
+    return max(tracks, key=lambda t: t.area).members if tracks else {}
 
 
 def _iou(a: Box, b: Box) -> float:
