@@ -157,3 +157,14 @@ def test_inplace_paste_writes_into_the_frame(face_rgb, landmarker):
     assert result is frame
     np.testing.assert_array_equal(frame, expected)
     assert not np.array_equal(frame, face_rgb)
+
+
+def test_face_at_the_frame_edge_pastes_inside_the_frame_only(face_rgb, landmarker):
+    """The mask reaches below the chin, past the bottom edge here: the box is clipped, nothing breaks."""
+    frame = np.ascontiguousarray(face_rgb[:640])  # the chin about 20 px above the bottom edge
+    alignment, _, mask = _setup(frame, landmarker)
+    assert alignment.to_frame(np.array([[128.0, 255.0]]))[0, 1] > frame.shape[0]  # crop runs off the frame
+    np.testing.assert_array_equal(paste(frame, alignment.crop(frame), alignment, mask), frame)
+    out = paste(frame, np.zeros((S, S, 3), np.uint8), alignment, mask)
+    changed = (out != frame).any(2)
+    assert changed[-1].any() and not (changed & ~_warped_support(mask, alignment, frame.shape)).any()
