@@ -24,6 +24,7 @@ from lipsync_engine.faces.resample import warp_to_square  # noqa: E402
 DETECT_MAX_SIDE = 640  # the detector sees frames at most this large
 MESH_SIDE = 384  # the face mesh sees a square crop of this size around the face
 BOX_MARGIN = 0.6  # crop for the mesh: detector box grown by this fraction on each side
+TILE_SIDE = 0.6  # corner tiles searched for small faces in large frames, as a fraction of each side
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in frame pixels
 
@@ -90,23 +91,42 @@ class FaceLandmarker:
                 faces.append(FaceLandmarks(points=points, box=box, score=score))
         return faces
 
-    def detect_boxes(self, rgb: np.ndarray) -> list[tuple[Box, float]]:
-        """Detector boxes (x0, y0, x1, y1) in frame pixels with scores, largest first."""
+    def detect_boxes(self, rgb: np.ndarray, small_faces: bool = True) -> list[tuple[Box, float]]:
+        """Detector boxes (x0, y0, x1, y1) in frame pixels with scores, largest first.
+
+        The full-range model finds faces down to about 1/30 of the frame's long side; when it finds
+        nothing in a large frame and ``small_faces`` is set, four overlapping corner tiles (0.6 of each
+        side) are searched too (4 more detector runs), which finds faces about half that size. A face filling most of the frame is out of the
+        full-range model's range: the short-range model looks for it when nothing else is found.
+        """
         _check_frame(rgb)
         h, w = rgb.shape[:2]
-        scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
-        small = rgb if scale == 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)),
-                                                    interpolation=cv2.INTER_AREA)
-        small = as_uint8(small)  # converted after shrinking: a 4K 16-bit frame is never converted whole
-        detections = self._detector.process(small).detections
-        if not detections:  # a face filling most of the frame is out of the full-range model's range
-            detections = self._near_detector.process(small).detections
-        boxes = []
-        for det in detections or []:
-            rel = det.location_data.relative_bounding_box
-            x0, y0 = rel.xmin * w, rel.ymin * h
-            boxes.append(((x0, y0, x0 + rel.width * w, y0 + rel.height * h), float(det.score[0])))
+        boxes = self._detect_in(rgb, (0, 0, w, h), self._detector)
+        if not boxes and small_faces and max(h, w) >= 2 * DETECT_MAX_SIDE:
+            tw, th = round(w * TILE_SIDE), round(h * TILE_SIDE)
+            for x0, y0 in ((0, 0), (w - tw, 0), (0, h - th), (w - tw, h - th)):
+                boxes += self._detect_in(rgb, (x0, y0, x0 + tw, y0 + th), self._detector)
+            boxes = _suppress_overlaps(boxes)
+        if not boxes:
+            boxes = self._detect_in(rgb, (0, 0, w, h), self._near_detector)
         boxes.sort(key=lambda b: -(b[0][2] - b[0][0]) * (b[0][3] - b[0][1]))
+        return boxes
+
+    @staticmethod
+    def _detect_in(rgb: np.ndarray, region: tuple[int, int, int, int], detector) -> list[tuple[Box, float]]:
+        """Run ``detector`` on ``region`` (x0, y0, x1, y1) of the frame shrunk to DETECT_MAX_SIDE; frame boxes."""
+        x0, y0, x1, y1 = region
+        part = rgb[y0:y1, x0:x1]
+        h, w = part.shape[:2]
+        scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
+        if scale < 1.0:
+            part = cv2.resize(part, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        part = as_uint8(part)  # converted after shrinking: a 4K 16-bit frame is never converted whole
+        boxes = []
+        for det in detector.process(part).detections or []:
+            rel = det.location_data.relative_bounding_box
+            bx, by = x0 + rel.xmin * w, y0 + rel.ymin * h
+            boxes.append(((bx, by, bx + rel.width * w, by + rel.height * h), float(det.score[0])))
         return boxes
 
     def landmarks_in_box(self, rgb: np.ndarray, box: Box) -> np.ndarray | None:
@@ -125,3 +145,19 @@ class FaceLandmarker:
         inv = cv2.invertAffineTransform(m)
         return (pts @ inv[:, :2].T + inv[:, 2]).astype(np.float32)
 
+
+
+def _suppress_overlaps(boxes: list[tuple[Box, float]], limit: float = 0.3) -> list[tuple[Box, float]]:
+    """Keep the best-scoring of boxes that overlap (intersection over the smaller box > ``limit``)."""
+    kept: list[tuple[Box, float]] = []
+    for box, score in sorted(boxes, key=lambda b: -b[1]):
+        if all(_overlap(box, other) <= limit for other, _ in kept):
+            kept.append((box, score))
+    return kept
+
+
+def _overlap(a: Box, b: Box) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return ix * iy / smaller if smaller > 0 else 0.0

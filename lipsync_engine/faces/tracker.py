@@ -82,8 +82,10 @@ def track_shot(
                 raise InputError(f"frames must be consecutive: expected index {first_index + len(per_frame)}, "
                                  f"got {index}")
             faces = _follow(landmarker, rgb, per_frame[-1]) if per_frame and per_frame[-1] else None
-            if faces is None or len(per_frame) % config.redetect_every == 0:
-                faces = _with_new_faces(landmarker, rgb, faces or [], config)
+            scheduled = len(per_frame) % config.redetect_every == 0
+            if faces is None or scheduled:
+                # Small faces (a costlier search) only on scheduled frames: a faceless stretch stays cheap.
+                faces = _with_new_faces(landmarker, rgb, faces or [], config, small_faces=scheduled)
             per_frame.append(faces)
             signatures.append(np.array([mouth_signature(rgb, f.points) for f in faces], np.float32).reshape(-1, 3))
             now = time.perf_counter()
@@ -113,11 +115,11 @@ def _follow(landmarker: FaceLandmarker, rgb: np.ndarray, previous: list[FaceLand
 
 
 def _with_new_faces(landmarker: FaceLandmarker, rgb: np.ndarray, followed: list[FaceLandmarks],
-                    config: TrackerConfig) -> list[FaceLandmarks]:
+                    config: TrackerConfig, small_faces: bool) -> list[FaceLandmarks]:
     """``followed`` plus every face the detector finds elsewhere, measured on its detector box. Followed
     faces keep their own crop framing, so a detector frame does not make their landmarks jump."""
     faces = list(followed)
-    for box, score in landmarker.detect_boxes(rgb):
+    for box, score in landmarker.detect_boxes(rgb, small_faces=small_faces):
         if len(faces) >= config.max_faces:
             break
         if any(_iou(box, face.box) >= config.link_iou for face in followed):

@@ -87,3 +87,10 @@ def test_uint16_frame_gives_the_same_landmarks(landmarker):
 def test_grey_image_is_a_clear_media_error(landmarker):
     with pytest.raises(MediaError, match=r"HxWx3 RGB image.*shape \(120, 160\)"):
         image_face(np.zeros((120, 160), np.uint8), landmarker=landmarker)
+
+
+def test_small_face_in_a_4k_frame_is_found(landmarker):
+    """A face about 1/35 of the frame's width: below the whole-frame detector's reach, found by the tiles."""
+    rgb = on_canvas(clip_frames("edtalk_obama.mp4", 1)[0], (3840, 2160), 0.11, x_centre=0.3)
+    face = image_face(rgb, landmarker=landmarker)
+    assert 90 < face.width < 140 and 800 < face.box[0] < 1300
