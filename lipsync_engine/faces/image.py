@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from lipsync_engine.errors import MultipleFacesError, NoFaceError
-from lipsync_engine.faces.landmarks import FaceLandmarker, FaceLandmarks
+from lipsync_engine.faces.landmarks import DETECTABLE_FRACTION, FaceLandmarker, FaceLandmarks
 from lipsync_engine.faces.quality import (
     FACE_CUT_OFF, FACE_TOO_SMALL, FACE_TURNED, FaceRules, eye_distance, face_problem, yaw_degrees,
 )
@@ -36,9 +36,10 @@ def image_face(rgb: np.ndarray, rules: FaceRules = FaceRules(),
     h, w = rgb.shape[:2]
     min_width = round(rules.min_eye_distance * 2.3)
     if not faces:
+        findable = max(min_width, round(max(h, w) * DETECTABLE_FRACTION))
         raise NoFaceError(
             f"no face found in the image ({w} x {h}); pass an image with one clearly visible, frontal-ish "
-            f"face at least {min_width} px wide"
+            f"face at least {findable} px wide"
         )
     if len(faces) > 1:
         boxes = ", ".join(f"({b[0]:.0f}, {b[1]:.0f}, {b[2]:.0f}, {b[3]:.0f})" for b in (f.box for f in faces))

@@ -25,6 +25,7 @@ DETECT_MAX_SIDE = 640  # the detector sees frames at most this large
 MESH_SIDE = 384  # the face mesh sees a square crop of this size around the face
 BOX_MARGIN = 0.6  # crop for the mesh: detector box grown by this fraction on each side
 TILE_SIDE = 0.6  # corner tiles searched for small faces in large frames, as a fraction of each side
+DETECTABLE_FRACTION = 1 / 34  # smallest face width found reliably, as a fraction of the frame's long side
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in frame pixels
 
