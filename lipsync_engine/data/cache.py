@@ -129,6 +129,12 @@ def read_meta(cache: str | Path, clip_id: str) -> dict:
     return json.loads(path.read_text())
 
 
+def cached_clip_ids(cache: str | Path) -> list[str]:
+    """Clip ids listed in ``<cache>/index.json`` (empty when there is none)."""
+    index_path = Path(cache) / "index.json"
+    return sorted(json.loads(index_path.read_text())["clips"]) if index_path.is_file() else []
+
+
 def write_index(cache: str | Path) -> dict:
     """Rebuild ``<cache>/index.json`` from every complete clip folder; returns the index."""
     clips = {}
@@ -144,6 +150,10 @@ def write_index(cache: str | Path) -> dict:
 def load_clip(cache: str | Path, clip_id: str) -> ClipData:
     """One cached clip with memory-mapped arrays."""
     meta = read_meta(cache, clip_id)
+    if meta.get("code_version") != CODE_VERSION:
+        raise InputError(f"clip '{clip_id}' in the cache '{cache}' was built by cache version "
+                         f"{meta.get('code_version')}, this code reads version {CODE_VERSION}; "
+                         "run `lipsync build-dataset` to update it")
     folder = clip_dir(cache, clip_id)
     arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in ARRAYS}
     return ClipData(clip_id=clip_id, meta=meta, **arrays)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from lipsync_engine.data.cache import CROP_SIZE, load_clips
+from lipsync_engine.data.cache import CROP_SIZE, cached_clip_ids, load_clips, read_meta
 from lipsync_engine.errors import InputError, ModelError
 from lipsync_engine.eval.excerpt import cut_excerpt
 from lipsync_engine.eval.render_check import check_outside_mask
@@ -77,8 +77,8 @@ def run_suite(config: SuiteConfig, log: Callable[[str], None] = print) -> dict:
     write_json(results, config.out / "results.json")
     weights = config.sync_weights or DEFAULT_WEIGHTS
     expert = {"file": weights.name, "sha256": file_sha256(weights), **checkpoint_notes(weights)}
-    offsets = {c.clip_id: (c.meta.get("av_offset_frames"), c.meta.get("av_offset_confidence"))
-               for c in load_clips(config.cache) if c.clip_id.startswith(OFFSET_SUSPECT_PREFIXES)}
+    suspects = [read_meta(config.cache, c) for c in cached_clip_ids(config.cache) if c.startswith(OFFSET_SUSPECT_PREFIXES)]
+    offsets = {m["clip_id"]: (m.get("av_offset_frames"), m.get("av_offset_confidence")) for m in suspects}
     write_text(results_markdown(config.provenance, results, expert, offsets), config.out / "RESULTS.md")
     return results
 
