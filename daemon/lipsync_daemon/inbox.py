@@ -96,8 +96,10 @@ class Inbox:
     def _take(self, path: Path) -> None:
         request_id = path.stem
         try:
-            manifest = validate_manifest(json.loads(path.read_text()))
-            request_id = manifest["request_id"]
+            data = json.loads(path.read_text())
+            if isinstance(data, dict) and isinstance(data.get("request_id"), str) and data["request_id"]:
+                request_id = data["request_id"]
+            manifest = validate_manifest(data)
             if manifest["schema"] == CANCEL_SCHEMA:
                 job = self.store.get_by_request(request_id)
                 if job is None:

@@ -57,6 +57,18 @@ def test_bad_manifests_are_rejected_with_a_result_saying_why(daemon, media_root:
         validate_manifest({"schema": "lipsync.job/1", "request_id": "x", "video": "/a", "audio": "/b", "ouput": "/c"})
 
 
+def test_cancel_manifest_cancels_a_running_job(daemon, media_root: Path) -> None:
+    running, _ = daemon
+    job = {"schema": "lipsync.job/1", "request_id": "to-cancel", "video": str(media_root / "long.mp4"),
+           "audio": str(media_root / "dub.wav")}
+    drop_manifest(running.config.inbox_dir, job)
+    wait_result(running.config.outbox_dir, "to-cancel", ("RUNNING",))
+    (running.config.inbox_dir / "cancel-it.json").write_text(json.dumps({"schema": "lipsync.cancel/1",
+                                                                         "request_id": "to-cancel"}))
+    result = wait_result(running.config.outbox_dir, "to-cancel", ("CANCELLED", "SUCCEEDED", "FAILED"))
+    assert result["state"] == "CANCELLED" and result["error"]["code"] == "CANCELLED"
+
+
 def test_cli_submit_wait_jobs_fetch_server_info(daemon, media_root: Path, tmp_path: Path, capsys) -> None:
     running, _ = daemon
     target = ["--daemon", running.addresses[0], "--token", running.token]
@@ -64,7 +76,7 @@ def test_cli_submit_wait_jobs_fetch_server_info(daemon, media_root: Path, tmp_pa
                     "--label", "take=3", *target]) == 0
     out = capsys.readouterr()
     job_id = out.out.split()[0]
-    assert "SUCCEEDED" in out.out and "render" in out.err  # the progress bar went to stderr
+    assert "SUCCEEDED" in out.out and "frame/s" in out.err  # a progress bar went to stderr
     assert lipsync(["jobs", "--json", "--state", "SUCCEEDED", *target]) == 0
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert any(j["id"] == job_id and j["request"]["labels"] == {"take": "3"} for j in listed)
