@@ -70,7 +70,7 @@ def render_video(
         tracking.warn(line)
 
     meter = StageMeter("render", len(shot.starts), progress, cancel)
-    sync = SyncRecorder(len(shot.starts))
+    sync = SyncRecorder(edit, dub.speech)
     crop_size = options.crop_size or generator.crop_size
     compositor = None
     if edit.any():
@@ -112,7 +112,7 @@ def render_video(
         finalize.done = 1
         finalize.finish()
 
-    verdict = sync.verdict(dub.pcm, info.fps, dub.speech) if edit.any() else SyncVerdict()
+    verdict = sync.verdict(dub.pcm, info.fps) if edit.any() else SyncVerdict()
     warnings = [*dub.warnings, *_other_face_warnings(shot.track), *describe(segments)]
     if verdict.note:
         warnings.append(verdict.note)

@@ -146,6 +146,13 @@ def test_audio_far_longer_than_the_shot(media, identity):
     assert not strict.exists()
 
 
+def test_short_dub_leaves_the_rest_of_the_shot_silent(media, identity, tmp_path):
+    short = make_audio(tmp_path / "short.wav", clip_speech(OTHER_CLIP, seconds=0.3), 16000)
+    report = render_video(media["mkv"], short, tmp_path / "short.mkv", identity, FFV1, track=media["track"])
+    assert probe_video(tmp_path / "short.mkv").frame_count == FRAMES
+    assert any("shorter than the shot" in w and "silence" in w for w in report.warnings), report.warnings
+
+
 def test_variable_frame_rate_keeps_every_frame_time(media, identity):
     out = media["root"] / "vfr_take.mkv"
     render_video(media["vfr"], media["dub8"], out, identity, FFV1)
@@ -241,3 +248,11 @@ def test_stale_track_cache_is_measured_again(media, identity, track_cache, tmp_p
     cache.write_bytes(track_cache.read_bytes())  # the 20-frame shot's track, for a 3-frame shot
     render_video(shot, media["dub8"], tmp_path / "short_take.mkv", identity, FFV1, track=cache)
     assert len(ShotTrack.load(cache)) == 3
+
+
+def test_qa_sync_verdict_tells_own_speech_from_another(identity, tmp_path):
+    cache = tmp_path / "grid.track.npz"
+    own = render_video(FACE_CLIP, FACE_CLIP, tmp_path / "own.mkv", identity, FFV1, track=cache)
+    other = render_video(FACE_CLIP, OTHER_CLIP, tmp_path / "other.mkv", identity, FFV1, track=cache)
+    assert own.sync_offset == 0 and own.sync_score > 0.4, own
+    assert other.sync_score < own.sync_score / 2, other
