@@ -50,6 +50,9 @@ def _build_plan(model, example, cache_dir: Path, precision: str, max_batch: int)
 
 
 def _build_trt(args: argparse.Namespace) -> int:
+    from lipsync_engine.export.tensorrt import require_tensorrt
+
+    require_tensorrt()  # before the minutes of export work, not after
     model, example = _renderer(args.weights)
     plan, diff = _build_plan(model, example, Path(args.cache_dir), args.precision, args.max_batch)
     print(f"TensorRT plan: {plan}")
@@ -63,6 +66,10 @@ def _export_triton(args: argparse.Namespace) -> int:
     from lipsync_engine.export.triton import check_model_name, write_triton_repository
 
     check_model_name(args.model_name)
+    if args.platform == "tensorrt":
+        from lipsync_engine.export.tensorrt import require_tensorrt
+
+        require_tensorrt()
     model, example = _renderer(args.weights)
     with tempfile.TemporaryDirectory(prefix="lipsync-triton-") as work:
         onnx_path = export_onnx(model, example, Path(work) / "model.onnx").path

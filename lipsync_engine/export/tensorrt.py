@@ -30,7 +30,8 @@ def trt_cache_key(
     return f"{gpu}_trt{version}_{precision}_b{opt_batch}-{max_batch}_{onnx_sha256[:16]}"
 
 
-def _tensorrt():
+def require_tensorrt():
+    """The tensorrt module, or InputError saying what is missing (package >= 10, CUDA GPU)."""
     try:
         import tensorrt
     except ImportError as exc:
@@ -59,7 +60,7 @@ def build_trt_engine(
     batch axis gets the profile (1, opt_batch, max_batch); other dims come from the ONNX graph. A JSON
     sidecar beside the plan records the key's fields. Raises ModelError when TensorRT rejects the graph.
     """
-    trt = _tensorrt()
+    trt = require_tensorrt()
     import torch
 
     opt_batch = min(opt_batch, max_batch)

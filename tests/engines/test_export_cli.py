@@ -47,3 +47,18 @@ def test_export_onnx_and_triton_from_the_shipped_weights(tmp_path, capsys):
     renderer = load_bundle(DEFAULT_WEIGHTS).renderer
     assert config.parameters["lipsync_weights_sha256"].string_value == module_sha256(renderer)
     assert config.parameters["lipsync_precision"].string_value == "fp32"
+
+
+def test_tensorrt_commands_without_tensorrt_say_what_is_needed(tmp_path, capsys):
+    import importlib.util
+
+    import pytest
+    import torch
+
+    if importlib.util.find_spec("tensorrt") and torch.cuda.is_available():
+        pytest.skip("TensorRT and a CUDA GPU are present: the refusal does not apply")
+    assert main(["export-triton", str(tmp_path / "repo"), "--platform", "tensorrt"]) == 2
+    assert main(["build-trt", "--cache-dir", str(tmp_path / "cache")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("lipsync: error:") == 2 and ("lipsync[tensorrt]" in err or "CUDA GPU" in err)
+    assert not (tmp_path / "repo").exists() and not (tmp_path / "cache").exists()
