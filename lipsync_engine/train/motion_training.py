@@ -2,7 +2,10 @@
 
 Targets are per-clip mouth displacements from the clip's own rest pose, projected on an uncentred PCA
 basis fitted on the training clips. Loss: L1 on codes plus L1 on the frame-to-frame velocity of
-consecutive frames. A per-code gain fitted on validation speakers undoes regression's shrinkage.
+consecutive frames. Each batch is augmented with a random level shift (loudness differs between
+recordings and dubs) and a masked band of mel bins. The validation speakers pick the best checkpoint
+(early stopping: 12 minutes of speech overfit fast), and a per-code gain fitted on them undoes
+regression's shrinkage.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from lipsync_engine.audio.features import SILENCE
 from lipsync_engine.model.audio_motion import AudioToMotion, build_audio_motion
 from lipsync_engine.model.config import MotionConfig
 from lipsync_engine.model.mouth_shape import fit_basis
@@ -25,6 +29,9 @@ class MotionTrainConfig:
     batch: int = 256  # temporal pairs per step
     lr: float = 1e-3
     velocity_weight: float = 1.0
+    level_shift: float = 1.0  # +/- this much added to a sample's normalised log-mel (about +/- 12 dB)
+    band_mask: int = 12  # up to this many adjacent mel bins set to silence per sample
+    validate_every: int = 250
     seed: int = 0
 
 
@@ -63,9 +70,11 @@ def train_motion(
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, tc.steps)
     scale = torch.from_numpy(data.codes.reshape(-1, config.code_dim).std(axis=0) + 1e-6)
     start = time.time()
+    best: tuple = (np.inf, None, 0)
     for step in range(1, tc.steps + 1):
+        model.train()
         idx = rng.integers(0, len(data.mel), tc.batch)
-        mel = torch.from_numpy(data.mel[idx]).flatten(0, 1)
+        mel = torch.from_numpy(augment(data.mel[idx], tc, rng)).flatten(0, 1)
         target = torch.from_numpy(data.codes[idx])
         pred = model(mel).view(tc.batch, 2, -1)
         loss = F.l1_loss(pred / scale, target / scale) + tc.velocity_weight * F.l1_loss(
@@ -74,14 +83,31 @@ def train_motion(
         loss.backward()
         opt.step()
         sched.step()
-        if step % 500 == 0 or step == tc.steps:
-            log(f"motion step {step}/{tc.steps} loss {loss.item():.4f} ({time.time() - start:.0f} s)")
+        if step % tc.validate_every == 0 or step == tc.steps:
+            model.eval()
+            held_l1 = motion_metrics(predict(model, held.mel[:, 0]), held.codes[:, 0], scale.numpy())["l1_norm"]
+            if held_l1 < best[0]:
+                best = (held_l1, {k: v.clone() for k, v in model.state_dict().items()}, step)
+            log(f"motion step {step}/{tc.steps} loss {loss.item():.4f} validation {held_l1:.4f} "
+                f"({time.time() - start:.0f} s)")
+    model.load_state_dict(best[1])
     model.eval()
+    log(f"motion: kept step {best[2]} (validation L1 {best[0]:.4f})")
     pred_val = predict(model, held.mel[:, 0])
     gain = fit_gain(pred_val, held.codes[:, 0])
     metrics = motion_metrics(pred_val * gain, held.codes[:, 0], scale.numpy())
     log(f"motion validation: {metrics}")
     return model, basis, gain, metrics
+
+
+def augment(mel: np.ndarray, tc: MotionTrainConfig, rng: np.random.Generator) -> np.ndarray:
+    """Level shift and band masking of (B, 2, 80, W) windows; both frames of a pair get the same change."""
+    out = mel + rng.uniform(-tc.level_shift, tc.level_shift, (len(mel), 1, 1, 1)).astype(np.float32)
+    width = rng.integers(0, tc.band_mask + 1, len(mel))
+    first = rng.integers(0, mel.shape[2] - tc.band_mask, len(mel))
+    for i in np.flatnonzero(width):
+        out[i, :, first[i]:first[i] + width[i]] = SILENCE
+    return np.clip(out, SILENCE, -SILENCE)
 
 
 def predict(model: AudioToMotion, mel: np.ndarray, batch: int = 2048) -> np.ndarray:

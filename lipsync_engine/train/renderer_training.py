@@ -25,7 +25,9 @@ class RendererTrainConfig:
     lr: float = 4e-4
     gradient_weight: float = 1.0
     temporal_weight: float = 0.5
-    gan_weight: float = 0.02
+    # The hinge patch-GAN (0.02 after 300 steps) collapsed the renderer within ~100 steps in the 40-minute
+    # CPU run (masked L1 0.022 -> 0.40); off by default until a longer (GPU) run can tune it.
+    gan_weight: float = 0.0
     gan_start_step: int = 300  # reconstruction-only warm-up before the discriminator joins
     checkpoint_every_s: float = 180.0
     log_every: int = 25
