@@ -102,3 +102,25 @@ def test_unreachable_server_is_a_clear_error():
 def test_triton_backend_needs_a_url(renderer):
     with pytest.raises(InputError, match="--triton-url"):
         make_engine(renderer, "triton")
+
+
+def test_concurrent_clients_share_the_dynamic_batcher(renderer, server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    url, _ = server
+    reference = make_engine(renderer, "torch")
+    inputs = [numpy_batch(1, seed=10 + i) for i in range(8)]
+
+    def call(batch: dict) -> np.ndarray:
+        return make_engine("lipsync_renderer", "triton", triton_url=url)(batch)  # one client per thread
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(call, inputs))
+    for batch, got in zip(inputs, results):
+        assert np.max(np.abs(got - reference(batch))) <= 1e-4
+
+
+def test_a_missed_deadline_is_a_model_error(server):
+    url, _ = server
+    with pytest.raises(ModelError, match="Deadline Exceeded"):
+        make_engine("lipsync_renderer", "triton", triton_url=url, timeout_s=1e-6)(numpy_batch(1))
