@@ -54,3 +54,14 @@ def test_missing_data_is_a_clear_error(tmp_path):
         folder_sources(tmp_path)
     with pytest.raises(InputError, match="build-dataset"):
         load_clips(tmp_path, "val")
+
+
+def test_build_dataset_command_reuses_the_cache(eval_cache, footage, capsys):
+    from lipsync_cli.main import main
+
+    meta_path = eval_cache / "user_grid_s2_take1" / "meta.json"
+    written = meta_path.stat().st_mtime_ns
+    assert main(["build-dataset", "--no-shared", "--add", str(footage), "--cache", str(eval_cache)]) == 0
+    out = capsys.readouterr().out
+    assert "val: 2 clips, 100 frames, 2 speakers" in out
+    assert meta_path.stat().st_mtime_ns == written
