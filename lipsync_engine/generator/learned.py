@@ -42,7 +42,9 @@ class LearnedGenerator:
     def __init__(self, bundle: GeneratorBundle, backend: str = "torch", device: str = "cpu",
                  precision: str = "fp32") -> None:
         self.bundle = bundle
-        self.name = bundle.config.name
+        # Profiles hold codes in this file's basis (and maybe a renderer tuned from it): the name carries
+        # the weights' hash so the pipeline refuses a profile made with other weights.
+        self.name = f"{bundle.config.name}@{bundle.sha256[:8]}" if bundle.sha256 else bundle.config.name
         self.crop_size = bundle.config.renderer.crop_size
         self.engine = self._make_engine(bundle.renderer, backend, device, precision)
         self.backend = self.engine.name

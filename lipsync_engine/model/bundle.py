@@ -15,7 +15,7 @@ import torch
 
 from lipsync_engine.errors import ModelError
 from lipsync_engine.model.audio_motion import AudioToMotion, build_audio_motion
-from lipsync_engine.model.checkpoint import read_tensors, write_tensors
+from lipsync_engine.model.checkpoint import HASH_KEY, read_tensors, write_tensors
 from lipsync_engine.model.config import GeneratorConfig
 from lipsync_engine.model.renderer import MouthRenderer, build_renderer
 
@@ -32,6 +32,7 @@ class GeneratorBundle:
     basis: np.ndarray  # (D, 2P) float32 mouth-code basis (model/mouth_shape.py)
     gain: np.ndarray  # (D,) float32 per-code gain calibrated on validation speakers
     notes: dict = field(default_factory=dict)
+    sha256: str = ""  # payload SHA-256 of the file it was loaded from ("" when built in memory)
 
 
 def half_state(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -72,5 +73,5 @@ def load_bundle(path: str | Path) -> GeneratorBundle:
         raise ModelError(f"'{path}' does not fit this version of the generator ({exc}); retrain or update") from exc
     return GeneratorBundle(
         config=config, renderer=renderer.eval(), motion=motion.eval(), basis=basis, gain=gain,
-        notes=json.loads(metadata.get("notes") or "{}"),
+        notes=json.loads(metadata.get("notes") or "{}"), sha256=metadata[HASH_KEY],
     )

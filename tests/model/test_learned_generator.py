@@ -46,7 +46,7 @@ def test_default_weights_are_small_fp16_with_config(generator: LearnedGenerator)
     from lipsync_engine.generator.learned import DEFAULT_WEIGHTS
 
     assert DEFAULT_WEIGHTS.stat().st_size < 20e6
-    assert generator.name.startswith("lipsync-gen")
+    assert generator.name.startswith("lipsync-gen") and "@" in generator.name  # weights hash: profiles match
     assert generator.crop_size == 192
     assert generator.bundle.notes.get("crop_psnr_validation")
 
