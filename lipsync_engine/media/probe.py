@@ -79,13 +79,14 @@ def probe_video(path: str | Path, limits: MediaLimits = MediaLimits()) -> VideoI
                      fps=header_rate, audio_channels=audio_channels)
         timecode = _timecode(container)
         pts = _packet_pts(container, stream, limits.max_frames, path)
+        # read while the container is open: closing it frees the AVStream these fields live in
+        stored_frames, time_base = stream.frames, Fraction(stream.time_base)
     if pts.size == 0:
         raise MediaError(f"'{path}' has a video stream with no frames; pass a video with at least one frame")
-    time_base = Fraction(stream.time_base)
     deltas = np.diff(pts)
     is_vfr = _is_vfr(deltas)
     # a VFR header rate is the finest tick, not the mean rate: only the frame count can be compared
-    _check_complete(path, pts.size, stream.frames, header_duration, Fraction(0) if is_vfr else header_rate)
+    _check_complete(path, pts.size, stored_frames, header_duration, Fraction(0) if is_vfr else header_rate)
     span = (int(pts[-1] - pts[0]) + int(np.median(deltas))) * time_base if deltas.size else Fraction(0)
     fps = _snap_rate(pts.size / span) if (is_vfr or header_rate <= 0) and span > 0 else header_rate
     if fps <= 0:
