@@ -4,22 +4,17 @@ generator, so no weights are needed, and a real engine host process, real SQLite
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from media_factory import clip_frames, make_audio, make_video, speech_like
-from lipsync_daemon.client import ClientError, LipsyncClient
-from lipsync_daemon.launch import launch_daemon
-from lipsync_daemon.config import load_config
+from daemon_harness import DaemonProcess, start_daemon
+from lipsync_daemon.client import LipsyncClient
 from lipsync_daemon.server import Daemon
+from media_factory import clip_frames, make_audio, make_video, speech_like
 
-REPO = Path(__file__).resolve().parents[2]
 CLIP = "clips/grid_bbaf2n.mp4"  # 360x288, 25 fps, one speaker, CC-BY-4.0
 
 
@@ -37,14 +32,6 @@ def media_root(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path
     return root
 
 
-def start_daemon(data_dir: Path, media_root: Path, **settings) -> tuple[Daemon, LipsyncClient]:
-    config = load_config(None, {"data_dir": str(data_dir), "listen": ["127.0.0.1:0"], "allowed_roots": [str(media_root)],
-                                "generator": "identity", "min_free_bytes": 0, **settings})
-    daemon = Daemon(config)
-    daemon.start()
-    return daemon, LipsyncClient(daemon.addresses[0], daemon.token, timeout_s=20)
-
-
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory, media_root: Path) -> Iterator[tuple[Daemon, LipsyncClient]]:
     """An in-process daemon (concurrency 2, upload cap 64 kB) and a client with its token."""
@@ -55,59 +42,8 @@ def daemon(tmp_path_factory: pytest.TempPathFactory, media_root: Path) -> Iterat
     running.stop(0)
 
 
-class DaemonProcess:
-    """`python -m lipsync_daemon.main` as a real subprocess on an ephemeral loopback port."""
-
-    def __init__(self, data_dir: Path, media_root: Path, *flags: str) -> None:
-        self.data_dir, self.media_root, self.flags = data_dir, media_root, flags
-        self.process: subprocess.Popen | None = None
-        self.log = data_dir.parent / f"{data_dir.name}.log"
-
-    def start(self, timeout_s: float = 90.0) -> LipsyncClient:
-        flags = ["--listen", "127.0.0.1:0", "--root", str(self.media_root), "--generator", "identity",
-                 "--min-free-bytes", "0", *self.flags]
-        with open(self.log, "a") as log:
-            try:
-                self.process, client = launch_daemon(self.data_dir, flags, log=log, cwd=REPO, timeout_s=timeout_s)
-            except ClientError as exc:
-                raise AssertionError(f"{exc}: {self.log.read_text()[-2000:]}") from exc
-        return client
-
-    def engine_pids(self) -> list[int]:
-        """Pids of the daemon's child processes (the engine host)."""
-        children = []
-        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
-            children += [int(p) for p in (task / "children").read_text().split()]
-        return children
-
-    def kill9(self) -> None:
-        children = self.engine_pids()
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-        deadline = time.monotonic() + 10
-        while any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in children):
-            assert time.monotonic() < deadline, "the engine host outlived the killed daemon"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "Z"
-
-
 @pytest.fixture
-def daemon_process(tmp_path: Path, media_root: Path) -> Iterator[callable]:
+def daemon_process(tmp_path: Path, media_root: Path) -> Iterator[Callable[..., DaemonProcess]]:
     """``daemon_process(*flags)`` -> a DaemonProcess on tmp_path/data; stopped at the end."""
     made: list[DaemonProcess] = []
 

@@ -14,7 +14,7 @@ from lipsync_cli.main import main as lipsync
 from lipsync_daemon.config import ConfigError, load_config
 from lipsync_daemon.inbox import drop_manifest, read_result
 from lipsync_daemon.manifest import ManifestError, validate_manifest
-from conftest import REPO
+from daemon_harness import REPO
 
 
 def wait_result(outbox: Path, request_id: str, states: tuple[str, ...], timeout_s: float = 120.0) -> dict:

@@ -14,7 +14,7 @@ import pytest
 from lipsync_daemon._proto import lipsync_pb2 as pb
 from lipsync_daemon.blobs import file_sha256
 from lipsync_daemon.client import ClientError
-from conftest import start_daemon
+from daemon_harness import start_daemon
 
 
 def frame_count(path: Path) -> int:

@@ -15,7 +15,7 @@ from lipsync_daemon._proto import lipsync_pb2 as pb
 from lipsync_daemon._proto import lipsync_pb2_grpc as pb_grpc
 from lipsync_daemon.client import ClientError, LipsyncClient
 from lipsync_daemon.config import ConfigError, load_config
-from conftest import REPO, start_daemon
+from daemon_harness import REPO, start_daemon
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token"])
