@@ -262,15 +262,20 @@ class JobStore:
         )])
 
     def recover(self, expired_only: bool = False) -> list[str]:
-        """RUNNING jobs whose owner is gone go back to QUEUED. At start-up every RUNNING job is such a job;
-        later (``expired_only``) only those whose lease ran out. Returns their ids."""
+        """RUNNING jobs whose owner is gone go back to QUEUED (CANCELLED if a cancel was asked for). At
+        start-up every RUNNING job is such a job; later (``expired_only``) only those whose lease ran out.
+        Returns their ids."""
         cond = "state=? AND lease_expires < ?" if expired_only else "state=?"
         args = (RUNNING, time.time()) if expired_only else (RUNNING,)
         with self._lock:
             ids = [r[0] for r in self._db.execute(f"SELECT id FROM jobs WHERE {cond}", args).fetchall()]
-        self._write(
-            ("UPDATE jobs SET state=?, lease_owner=NULL, lease_expires=NULL, updated=? WHERE id=? AND state=?",
-             (QUEUED, time.time(), j, RUNNING)) for j in ids
+        now = time.time()
+        self._write(  # a job whose cancel was asked for ends CANCELLED instead of running again
+            ("UPDATE jobs SET state=CASE WHEN cancel_requested THEN ? ELSE ? END,"
+             " error_code=CASE WHEN cancel_requested THEN 'CANCELLED' ELSE error_code END,"
+             " error_message=CASE WHEN cancel_requested THEN 'cancelled by the client' ELSE error_message END,"
+             " lease_owner=NULL, lease_expires=NULL, updated=? WHERE id=? AND state=?",
+             (CANCELLED, QUEUED, now, j, RUNNING)) for j in ids
         )
         return ids
 

@@ -89,6 +89,8 @@ def test_cancel_queued_is_immediate_and_running_is_flagged(store: JobStore) -> N
     assert store.request_cancel(queued.id).state == CANCELLED
     flagged = store.request_cancel(running.id)
     assert flagged.state == RUNNING and flagged.cancel_requested
+    store.recover()  # the daemon died before the render stopped: the cancel still wins
+    assert store.get(running.id).state == CANCELLED and store.get(running.id).error_code == "CANCELLED"
 
 
 def test_damaged_database_is_refused_with_advice(tmp_path: Path) -> None:
