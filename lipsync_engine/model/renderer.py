@@ -90,7 +90,9 @@ class MouthRenderer(nn.Module):
         x = self.middle(skips.pop())
         for up in self.ups:
             x = up(x, skips.pop())
-        painted = (reference[:, 0:3, top:] + self.head(x)).clamp(0.0, 1.0)
+        # Residual in logit space: never saturates to a dead clamp, and stays in (0, 1).
+        ref = reference[:, 0:3, top:].clamp(0.01, 0.99)
+        painted = torch.sigmoid(torch.log(ref / (1.0 - ref)) + self.head(x))
         region_out = region * (1.0 - region_mask) + painted * region_mask
         return torch.cat([target[:, :, :top], region_out], dim=2)
 

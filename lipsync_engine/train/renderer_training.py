@@ -22,7 +22,8 @@ from lipsync_engine.train.sampling import PairSampler
 class RendererTrainConfig:
     minutes: float = 35.0  # wall-clock training budget (resumed runs count earlier time)
     pairs: int = 4  # temporal pairs per step (8 crops)
-    lr: float = 4e-4
+    lr: float = 2e-4
+    clip_grad: float = 1.0  # gradient norm clip: without it the CPU run diverged after ~450 steps
     gradient_weight: float = 1.0
     temporal_weight: float = 0.5
     # The hinge patch-GAN (0.02 after 300 steps) collapsed the renderer within ~100 steps in the 40-minute
@@ -69,12 +70,14 @@ def train_renderer(
     model.train()
     start, last_save = time.time() - spent, time.time()
     running: dict[str, float] = {}
+    best_l1 = float("inf")
     while time.time() - start < tc.minutes * 60:
         step += 1
         use_gan = tc.gan_weight > 0 and step > tc.gan_start_step
         parts, region, gt, shape = _step_losses(model, sampler.batch(tc.pairs), tc.pairs, tc, disc, use_gan)
         opt_g.zero_grad()
         sum(parts.values()).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.clip_grad)
         opt_g.step()
         if use_gan:
             d_loss = losses.hinge_d(disc(torch.cat([gt, shape], 1)), disc(torch.cat([region.detach(), shape], 1)))
@@ -89,10 +92,15 @@ def train_renderer(
             elapsed = time.time() - start
             log(f"renderer step {step} {elapsed / 60:.1f}/{tc.minutes:.0f} min "
                 + " ".join(f"{k} {v:.4f}" for k, v in running.items()))
-        if time.time() - last_save > tc.checkpoint_every_s:
+        best_l1 = min(best_l1, running["l1"])
+        if time.time() - last_save > tc.checkpoint_every_s and running["l1"] < 2.0 * best_l1:  # never save a diverged net
             _save(checkpoint, model, disc, opt_g, opt_d, step, time.time() - start)
             last_save = time.time()
-    _save(checkpoint, model, disc, opt_g, opt_d, step, time.time() - start)
+    if running.get("l1", 0.0) >= 2.0 * best_l1 and checkpoint.is_file():
+        log(f"renderer diverged (L1 {running['l1']:.3f}, best {best_l1:.3f}): keeping the last good checkpoint")
+        model.load_state_dict(torch.load(checkpoint, weights_only=True)["renderer"])
+    else:
+        _save(checkpoint, model, disc, opt_g, opt_d, step, time.time() - start)
     model.eval()
     return {"steps": step, "minutes": (time.time() - start) / 60, **running}
 

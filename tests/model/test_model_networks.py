@@ -66,9 +66,10 @@ def test_a_few_training_steps_reduce_the_loss_on_a_fixed_batch() -> None:
     config = RendererConfig(crop_size=96, region_top=48, widths=(8, 8, 12, 12, 16))
     model = build_renderer(config)
     inputs = renderer_example_inputs(config, batch=2)
-    truth = inputs["reference"] * 0.5 + 0.25  # a contrast change of the reference: learnable
+    ref = inputs["reference"].clamp(0.01, 0.99)
+    truth = torch.sigmoid(torch.log(ref / (1 - ref)) + 1.0)  # a brighter reference: learnable
     inputs["mask"] = torch.ones_like(inputs["mask"])
-    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     losses = []
     for _ in range(30):
         loss = (model(**inputs) - truth)[:, :, config.region_top:].abs().mean()
@@ -76,4 +77,4 @@ def test_a_few_training_steps_reduce_the_loss_on_a_fixed_batch() -> None:
         loss.backward()
         opt.step()
         losses.append(float(loss))
-    assert losses[-1] < 0.85 * losses[0], losses
+    assert losses[-1] < 0.5 * losses[0], losses
