@@ -91,17 +91,21 @@ def _train_sync(args: argparse.Namespace) -> int:
             print(f"step {step + 1}/{config.steps} loss {sum(losses[-100:]) / 100:.3f} "
                   f"{time.monotonic() - started:.0f}s", flush=True)
 
+    scores: list[float] = []
+
     def select(model) -> float:
         """Model selection on the held-out speakers: offset accuracy, then the in-sync/shifted gap."""
         found = validate_expert(model, val_clips)
         print("  val:", _format(found), flush=True)
-        return found["segment_accuracy"] + found["clip_accuracy"] + found["gap_shifted"]
+        scores.append(found["segment_accuracy"] + found["clip_accuracy"] + found["gap_shifted"])
+        return scores[-1]
 
     model = train_sync_expert(train_clips, config, on_step=on_step, select=select)
     report = validate_expert(model, val_clips)
     print("validation (selected weights):", _format(report))
     notes = {"steps": len(losses), "minutes": round((time.monotonic() - started) / 60, 1),
-             "train_clips": len(train_clips), "val_clips": len(val_clips), "validation": report}
+             "train_clips": len(train_clips), "val_clips": len(val_clips), "validation": report,
+             "selected_step": (scores.index(max(scores)) + 1) * config.select_every if scores else None}
     out = args.out or DEFAULT_WEIGHTS
     digest = save_sync_expert(model, out, notes)
     print(f"saved {out} sha256 {digest}")
