@@ -14,7 +14,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,7 @@ def same_profile(a: ActorProfile, b: ActorProfile) -> bool:
 
 
 class BatchingGenerator:
-    """Generator protocol proxy; see module docstring. Register each job's thread with ``job()``."""
+    """Generator protocol proxy; see module docstring. Register each job with ``job()``."""
 
     def __init__(self, inner: Generator, window_s: float = 0.005, max_rows: int = 64) -> None:
         self.inner = inner
@@ -72,20 +73,27 @@ class BatchingGenerator:
         self._inner_lock = threading.Lock()
         self._cond = threading.Condition()
         self._pending: list[_Request] = []
-        self._jobs = 0
+        self._rendering = 0  # jobs now in their render stage
         self._dispatcher: threading.Thread | None = None
 
     @contextmanager
-    def job(self) -> Iterator[None]:
-        """Mark the calling job as running, so the dispatcher knows how many jobs may join a batch."""
-        with self._cond:
-            self._jobs += 1
-        try:
-            yield
-        finally:
+    def job(self) -> Iterator[Callable[[bool], None]]:
+        """Register a job; yields ``rendering(flag)``, which the job calls as it enters (True) and leaves
+        (False) the stage that calls ``render``. The dispatcher waits only for jobs that are rendering,
+        so a job that is still tracking its shot never holds up another's frames."""
+        state = {"rendering": False}
+
+        def rendering(flag: bool) -> None:
             with self._cond:
-                self._jobs -= 1
-                self._cond.notify_all()
+                if flag != state["rendering"]:
+                    state["rendering"] = flag
+                    self._rendering += 1 if flag else -1
+                    self._cond.notify_all()
+
+        try:
+            yield rendering
+        finally:
+            rendering(False)
 
     def build_profile(self, samples: ProfileSamples) -> ActorProfile:
         with self._inner_lock:
@@ -123,7 +131,7 @@ class BatchingGenerator:
                 callers = {r.caller for r in self._pending}
                 rows = sum(len(r.crops) for r in self._pending)
                 left = deadline - time.monotonic()
-                if len(callers) >= max(self._jobs, 1) or rows >= self.max_rows or left <= 0:
+                if len(callers) >= max(self._rendering, 1) or rows >= self.max_rows or left <= 0:
                     break
                 self._cond.wait(left)
             batch, rows = [], 0

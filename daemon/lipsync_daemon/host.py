@@ -110,12 +110,6 @@ class Host:
         from lipsync_engine.media.limits import MediaLimits
         from lipsync_engine.options import RenderOptions
 
-        def progress(event) -> None:
-            self.send({"type": "progress", "job": job_id, "progress": {
-                "stage": event.stage, "frames_done": event.done, "frames_total": event.total, "fps": event.fps,
-                "eta_seconds": -1.0 if event.eta_s is None else event.eta_s,
-                "warnings": [event.message] if event.message else []}})
-
         output = Path(spec["output"])
         self.send({"type": "progress", "job": job_id, "progress": {"stage": "probe"}})
         s = self.settings
@@ -127,7 +121,14 @@ class Host:
         shutil.rmtree(take_dir, ignore_errors=True)
         take_dir.mkdir()
         take = take_dir / output.name
-        with self.generator.job():
+        with self.generator.job() as rendering:
+            def progress(event) -> None:
+                rendering(event.stage == "render")
+                self.send({"type": "progress", "job": job_id, "progress": {
+                    "stage": event.stage, "frames_done": event.done, "frames_total": event.total, "fps": event.fps,
+                    "eta_seconds": -1.0 if event.eta_s is None else event.eta_s,
+                    "warnings": [event.message] if event.message else []}})
+
             report = lipsync_engine.render_video(
                 spec["video"], spec["audio"], take, self.generator, RenderOptions(**spec["options"]),
                 actor=spec.get("actor") or None, progress=progress, cancel=cancel,
@@ -154,7 +155,8 @@ class Host:
                 raise InputError("image_png is not a PNG or JPEG image; send the frame encoded as PNG")
             if len(pcm) % 4:
                 raise InputError(f"pcm_f32le has {len(pcm)} bytes, not a whole number of float32 samples")
-            with self.generator.job():
+            with self.generator.job() as rendering:
+                rendering(True)
                 out = lipsync_engine.sync_frame(bgr[:, :, ::-1].copy(), np.frombuffer(pcm, "<f4").astype(np.float32),
                                                 self.generator)
             ok, png = cv2.imencode(".png", np.ascontiguousarray(out[:, :, ::-1]))

@@ -34,9 +34,10 @@ def media_root(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory, media_root: Path) -> Iterator[tuple[Daemon, LipsyncClient]]:
-    """An in-process daemon (concurrency 2, upload cap 64 kB) and a client with its token."""
+    """An in-process daemon (concurrency 2, upload cap 64 kB, a batch window long enough that two jobs
+    rendering at once on a loaded CPU do meet in one batch) and a client with its token."""
     running, client = start_daemon(tmp_path_factory.mktemp("daemon"), media_root, concurrency=2,
-                                   max_upload_bytes=64_000)
+                                   max_upload_bytes=64_000, batch_window_ms=150.0)
     yield running, client
     client.close()
     running.stop(0)

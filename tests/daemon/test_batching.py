@@ -22,7 +22,8 @@ def _run_jobs(generator: BatchingGenerator, profiles: list[ActorProfile], calls:
     start = threading.Barrier(len(profiles))
 
     def job(index: int) -> None:
-        with generator.job():
+        with generator.job() as rendering:
+            rendering(True)
             start.wait()
             for call in range(calls):
                 crops = _crops(index, call)
