@@ -15,6 +15,7 @@ host -> daemon: {"type": "ready", "model", "backend", "device"}, {"type": "fatal
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import resource
 import shutil
@@ -26,6 +27,9 @@ from typing import Any
 
 from lipsync_daemon.blobs import file_sha256, fsync_dir
 from lipsync_daemon.errors import status_for
+from lipsync_daemon.logs import setup_logging
+
+log = logging.getLogger(__name__)
 
 PR_SET_PDEATHSIG = 1
 
@@ -45,6 +49,7 @@ class HostSettings:
     max_height: int
     max_frames: int
     max_duration_s: float
+    log_level: str = "INFO"
 
 
 def staging_dir(output: Path, job_id: str) -> Path:
@@ -63,7 +68,10 @@ def _load(settings: HostSettings):
     import lipsync_engine
     from lipsync_engine.errors import ModelError
 
-    if settings.model_sha256 and Path(settings.generator).is_file():
+    if settings.model_sha256:
+        if not Path(settings.generator).is_file():
+            raise ModelError(f"model_sha256 pins a weights file, but generator '{settings.generator}' is not a file; "
+                             "give the weights path as the generator, or drop model_sha256")
         found = file_sha256(Path(settings.generator))
         if found != settings.model_sha256.lower():
             raise ModelError(f"weights '{settings.generator}' have sha256 {found}, not the configured "
@@ -96,6 +104,8 @@ class Host:
             message = self._render(job_id, spec, take_dir=staging, cancel=cancel)
         except BaseException as exc:  # one failing job never takes the host down
             code, text = status_for(exc)
+            if code == "INTERNAL":
+                log.exception("render failed unexpectedly", extra={"job": job_id})
             message = {"type": "failed", "job": job_id, "code": code, "message": text}
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -187,6 +197,7 @@ class Host:
 def host_main(conn, settings: HostSettings) -> None:
     """Entry point of the engine host process."""
     _die_with_parent()
+    setup_logging(settings.log_level)
     if settings.max_output_bytes:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversize write fails with EFBIG instead of killing us
         resource.setrlimit(resource.RLIMIT_FSIZE, (settings.max_output_bytes, settings.max_output_bytes))

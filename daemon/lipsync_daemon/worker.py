@@ -36,7 +36,7 @@ def host_settings(config: DaemonConfig) -> HostSettings:
         generator=config.generator, backend=config.backend, device=config.device, precision=config.precision,
         model_sha256=config.model_sha256, window_s=config.batch_window_ms / 1000.0,
         max_output_bytes=config.max_output_bytes, max_width=config.max_width, max_height=config.max_height,
-        max_frames=config.max_frames, max_duration_s=config.max_duration_s,
+        max_frames=config.max_frames, max_duration_s=config.max_duration_s, log_level=config.log_level,
     )
 
 
