@@ -12,7 +12,7 @@ from lipsync_engine.eval.runner import TakeResult
 
 STRIP_FRAMES = 6  # frames per strip row
 STRIP_REGION = (0.40, 0.95, 0.15, 0.85)  # top, bottom, left, right of the crop shown (the lower face)
-STRIP_WIDTH = 88  # pixels per frame in the strips
+STRIP_WIDTH = 72  # pixels per frame in the strips
 # (column title, summary key, format) per table.
 SELF_COLUMNS = [
     ("PSNR mouth dB", "self_psnr_mouth", "{:.1f}"), ("SSIM mouth", "self_ssim_mouth", "{:.3f}"),
