@@ -150,8 +150,14 @@ def load_config(path: Path | None = None, overrides: dict[str, Any] | None = Non
     """Settings from the TOML file at ``path`` (if any), then ``overrides`` (flags; None values skipped)."""
     values: dict[str, Any] = {}
     if path is not None:
-        import tomllib
-
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            try:
+                import tomli as tomllib
+            except ModuleNotFoundError as exc:
+                raise ConfigError("reading a TOML config file needs Python 3.11+ or `pip install tomli`; "
+                                  "or give the settings as flags") from exc
         try:
             data = tomllib.loads(Path(path).read_text())
         except (OSError, tomllib.TOMLDecodeError) as exc:
