@@ -242,12 +242,15 @@ class JobStore:
         return self.get(job_id)
 
     def charge_crash(self, job_id: str, owner: str, max_crashes: int) -> JobRecord | None:
-        """The engine host died while ``job_id`` ran: back to QUEUED, or FAILED after ``max_crashes``."""
+        """The engine host died while ``job_id`` ran: back to QUEUED (CANCELLED if a cancel was asked for),
+        or FAILED after ``max_crashes``."""
         now = time.time()
         self._write([
-            ("UPDATE jobs SET crashes=crashes+1, state=?, lease_owner=NULL, lease_expires=NULL, updated=?,"
-             " progress=? WHERE id=? AND state=? AND lease_owner=?",
-             (QUEUED, now, json.dumps({"stage": "queued"}), job_id, RUNNING, owner)),
+            ("UPDATE jobs SET crashes=crashes+1, state=CASE WHEN cancel_requested THEN ? ELSE ? END,"
+             " error_code=CASE WHEN cancel_requested THEN 'CANCELLED' ELSE error_code END,"
+             " error_message=CASE WHEN cancel_requested THEN 'cancelled by the client' ELSE error_message END,"
+             " lease_owner=NULL, lease_expires=NULL, updated=?, progress=? WHERE id=? AND state=? AND lease_owner=?",
+             (CANCELLED, QUEUED, now, json.dumps({"stage": "queued"}), job_id, RUNNING, owner)),
             ("UPDATE jobs SET state=?, error_code=?, error_message=? WHERE id=? AND state=? AND crashes>=?",
              (FAILED, "ABORTED", f"the engine crashed {max_crashes} times while rendering this job (poison input?); "
               "check the media with `lipsync render` or re-encode it, then submit again", job_id, QUEUED, max_crashes)),
