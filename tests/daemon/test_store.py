@@ -91,6 +91,10 @@ def test_cancel_queued_is_immediate_and_running_is_flagged(store: JobStore) -> N
     assert flagged.state == RUNNING and flagged.cancel_requested
     store.recover()  # the daemon died before the render stopped: the cancel still wins
     assert store.get(running.id).state == CANCELLED and store.get(running.id).error_code == "CANCELLED"
+    crashing, _ = store.submit("c", "f", SPEC)
+    store.claim("w", 30, allow_suspects=True)
+    store.request_cancel(crashing.id)
+    assert store.charge_crash(crashing.id, "w", max_crashes=3).state == CANCELLED  # ... and so after a crash
 
 
 def test_damaged_database_is_refused_with_advice(tmp_path: Path) -> None:
