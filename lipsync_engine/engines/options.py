@@ -23,6 +23,8 @@ class EngineOptions:
     timeout_s: float = 60.0  # triton: deadline of one inference request
 
     def __post_init__(self) -> None:
+        if self.cache_dir is not None and not isinstance(self.cache_dir, Path):
+            object.__setattr__(self, "cache_dir", Path(self.cache_dir))  # accept str from flags and configs
         if self.max_batch < 1 or self.opt_batch < 1:
             raise InputError(
                 f"engine batch sizes max_batch={self.max_batch}, opt_batch={self.opt_batch} are not valid; "

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lipsync_engine.engines import RendererEngine, make_engine
+from lipsync_engine.engines import EngineOptions, RendererEngine, make_engine
 from lipsync_engine.errors import InputError, ModelError
 from lipsync_engine.generator.base import ActorProfile, ProfileSamples
 from lipsync_engine.model import actor
@@ -26,22 +26,25 @@ SMOOTH_S = 0.04  # Gaussian sigma (seconds) of the zero-phase smoothing of plann
 SPEECH_FADE_S = 0.06  # sigma (seconds) of the fade between speech and the closed rest mouth
 
 
-def load_learned(name: str, backend: str = "auto", device: str = "cpu", precision: str = "fp32") -> "LearnedGenerator":
+def load_learned(name: str, backend: str = "auto", device: str = "cpu", precision: str = "fp32",
+                 engine_options: EngineOptions | None = None) -> "LearnedGenerator":
     """The learned generator from "default" or a weights path; ModelError when the weights are unusable."""
     path = DEFAULT_WEIGHTS if name == "default" else Path(name)
     if name == "default" and not path.is_file():
         raise ModelError(f"the default generator weights are missing at '{path}'; reinstall lipsync or run `lipsync train`")
     if precision == "fp16" and not str(device).startswith("cuda"):
         precision = "fp32"  # fp16 convolutions are slow or missing on CPU
-    return LearnedGenerator(load_bundle(path), backend=backend, device=device, precision=precision)
+    return LearnedGenerator(load_bundle(path), backend=backend, device=device, precision=precision,
+                            engine_options=engine_options)
 
 
 class LearnedGenerator:
     """Implements generator.base.Generator; motion rows are [code (D), ref_a, ref_b, fade weight]."""
 
     def __init__(self, bundle: GeneratorBundle, backend: str = "torch", device: str = "cpu",
-                 precision: str = "fp32") -> None:
+                 precision: str = "fp32", engine_options: EngineOptions | None = None) -> None:
         self.bundle = bundle
+        self._engine_options = engine_options
         # Profiles hold codes in this file's basis (and maybe a renderer tuned from it): the name carries
         # the weights' hash so the pipeline refuses a profile made with other weights.
         self.name = f"{bundle.config.name}@{bundle.sha256[:8]}" if bundle.sha256 else bundle.config.name
@@ -53,7 +56,8 @@ class LearnedGenerator:
 
     def _make_engine(self, module: torch.nn.Module, backend: str, device: str, precision: str) -> RendererEngine:
         example = renderer_example_inputs(self.bundle.config.renderer, 1)
-        return make_engine(module, backend, device=device, precision=precision, example_inputs=example)
+        return make_engine(module, backend, device=device, precision=precision, example_inputs=example,
+                           options=self._engine_options)
 
     # -- profile -------------------------------------------------------------------------------
     def build_profile(self, samples: ProfileSamples, source: str = "") -> ActorProfile:

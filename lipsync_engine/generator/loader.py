@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from lipsync_engine.engines.options import EngineOptions
 from lipsync_engine.errors import ModelError
 from lipsync_engine.generator.base import Generator
 
@@ -16,13 +17,19 @@ BUILTIN = {
 
 
 def load_generator(
-    name: str | Path = "default", *, backend: str = "auto", device: str = "cpu", precision: str = "fp32"
+    name: str | Path = "default",
+    *,
+    backend: str = "auto",
+    device: str = "cpu",
+    precision: str = "fp32",
+    engine_options: EngineOptions | None = None,
 ) -> Generator:
     """Return a ready generator.
 
     ``name``: "default" (the weights shipped in the package), a built-in name from BUILTIN, or the path
     of a weights file. ``backend`` ("auto", "torch", "onnx", "tensorrt", "triton"), ``device`` ("cpu",
-    "cuda", "cuda:1") and ``precision`` ("fp32", "fp16") choose how the heavy part runs.
+    "cuda", "cuda:1") and ``precision`` ("fp32", "fp16") choose how the heavy part runs;
+    ``engine_options`` carries the backend's own settings (Triton URL, export cache, batch limits).
     """
     key = str(name)
     if key in BUILTIN:
@@ -35,4 +42,6 @@ def load_generator(
             f"generator '{key}' needs the learned model, which this build does not include; "
             f"use one of {sorted(BUILTIN)}"
         ) from exc
-    return learned.load_learned(key, backend=backend, device=device, precision=precision)
+    return learned.load_learned(
+        key, backend=backend, device=device, precision=precision, engine_options=engine_options
+    )
