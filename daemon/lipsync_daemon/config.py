@@ -43,6 +43,8 @@ class DaemonConfig:
     max_upload_bytes: int = 4 * GiB  # one uploaded blob
     min_free_bytes: int = 1 * GiB  # free disk to keep after an upload or a render's estimated output
     max_output_bytes: int = 0  # per-file size limit of the engine host (RLIMIT_FSIZE); 0 = none
+    track_cache_files: int = 500  # face tracks kept in <data_dir>/tracks (one per shot, reused by every language)
+    track_cache_bytes: int = 2 * GiB  # ... and their total size; least recently used tracks go first
     max_width: int = 4096  # media limits, checked from the container header before decoding
     max_height: int = 4096
     max_duration_s: float = 3 * 3600.0
@@ -73,6 +75,10 @@ class DaemonConfig:
     @property
     def outputs_dir(self) -> Path:
         return self.data_dir / "outputs"
+
+    @property
+    def tracks_dir(self) -> Path:
+        return self.data_dir / "tracks"
 
     @property
     def inbox_dir(self) -> Path:
@@ -123,6 +129,9 @@ def validate(config: DaemonConfig) -> DaemonConfig:
                 )
     if config.concurrency < 1:
         raise ConfigError(f"concurrency {config.concurrency} must be at least 1")
+    if config.track_cache_files < 1 or config.track_cache_bytes < 1:
+        raise ConfigError(f"track_cache_files {config.track_cache_files} and track_cache_bytes "
+                          f"{config.track_cache_bytes} must be at least 1 (the track of a running job is kept)")
     if config.max_crashes < 1:
         raise ConfigError(f"max_crashes {config.max_crashes} must be at least 1")
     for root in config.allowed_roots:

@@ -28,6 +28,7 @@ from typing import Any
 from lipsync_daemon.blobs import file_sha256, fsync_dir
 from lipsync_daemon.errors import status_for
 from lipsync_daemon.logs import setup_logging
+from lipsync_daemon.tracks import TrackCache
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,9 @@ class HostSettings:
     max_height: int
     max_frames: int
     max_duration_s: float
+    tracks_dir: Path
+    track_cache_files: int
+    track_cache_bytes: int
     log_level: str = "INFO"
 
 
@@ -89,6 +93,7 @@ class Host:
         self.conn = conn
         self.settings = settings
         self.generator = BatchingGenerator(generator, window_s=settings.window_s)
+        self.tracks = TrackCache(settings.tracks_dir, settings.track_cache_files, settings.track_cache_bytes)
         self.cancels: dict[str, threading.Event] = {}
         self._send_lock = threading.Lock()
 
@@ -131,7 +136,7 @@ class Host:
         shutil.rmtree(take_dir, ignore_errors=True)
         take_dir.mkdir()
         take = take_dir / output.name
-        with self.generator.job() as rendering:
+        with self.generator.job() as rendering, self.tracks.use(Path(spec["video"])) as track:
             def progress(event) -> None:
                 rendering(event.stage == "render")
                 self.send({"type": "progress", "job": job_id, "progress": {
@@ -141,7 +146,7 @@ class Host:
 
             report = lipsync_engine.render_video(
                 spec["video"], spec["audio"], take, self.generator, RenderOptions(**spec["options"]),
-                actor=spec.get("actor") or None, progress=progress, cancel=cancel,
+                actor=spec.get("actor") or None, track=track, progress=progress, cancel=cancel,
             )
         size, digest = take.stat().st_size, file_sha256(take)
         os.replace(take, output)

@@ -3,6 +3,7 @@ idempotent resubmit, cancel, 20 concurrent submissions, uploads, a broken file, 
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from lipsync_daemon._proto import lipsync_pb2 as pb
 from lipsync_daemon.blobs import file_sha256
 from lipsync_daemon.client import ClientError
 from daemon_harness import start_daemon
+from media_factory import make_audio, speech_like
 
 
 def frame_count(path: Path) -> int:
@@ -171,3 +173,21 @@ def test_disk_full_during_encode_gives_resource_exhausted(tmp_path: Path, media_
     finally:
         client.close()
         running.stop(0)
+
+
+def test_second_language_of_a_shot_reuses_its_face_track(daemon, media_root: Path) -> None:
+    from lipsync_daemon.tracks import track_key
+
+    running, client = daemon
+    shot = media_root / "shot_two_languages.mp4"
+    shutil.copyfile(media_root / "shot.mp4", shot)  # a shot no other test has tracked
+    dub_es = make_audio(media_root / "dub_es.wav", speech_like(1.0, seed=7), 16000)
+    cached = running.config.tracks_dir / f"{track_key(shot)}.npz"
+    first = client.wait(client.submit(shot, media_root / "dub.wav").id, 120)
+    assert first.state == pb.SUCCEEDED, first.error.message
+    assert cached.is_file(), sorted(running.config.tracks_dir.iterdir())
+    tracked_at = cached.stat().st_mtime_ns
+    second = client.wait(client.submit(shot, dub_es).id, 120)
+    assert second.state == pb.SUCCEEDED, second.error.message
+    assert cached.stat().st_mtime_ns == tracked_at  # read, not tracked again
+    assert second.result.frames == 25 and json.loads(second.result.report_json)["frames"] == 25
