@@ -70,13 +70,22 @@ def _add_generator_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="auto", help="engine of the heavy part: auto, torch, onnx, tensorrt, triton")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "fp16"], help="of the heavy part (fp16: GPU)")
+    parser.add_argument("--triton-url", metavar="HOST:PORT", help="Triton server's gRPC endpoint (--backend triton)")
+    parser.add_argument("--triton-model", help="model name in the Triton repository (default: lipsync_renderer)")
+    parser.add_argument("--engine-cache", metavar="DIR", type=Path,
+                        help="keep exported ONNX files / TensorRT plans here so they are built once")
+    parser.add_argument("--max-batch", type=int, help="largest batch sent to the device at once (default: 32)")
 
 
 def _generator(args: argparse.Namespace):
     from lipsync_engine import load_generator
+    from lipsync_engine.engines import EngineOptions
 
+    given = {"triton_url": args.triton_url, "triton_model": args.triton_model, "cache_dir": args.engine_cache,
+             "max_batch": args.max_batch}
+    options = EngineOptions(**{k: v for k, v in given.items() if v is not None})
     return load_generator(args.weights or args.generator, backend=args.backend, device=args.device,
-                          precision=args.precision)
+                          precision=args.precision, engine_options=options)
 
 
 def _frame(args: argparse.Namespace) -> int:

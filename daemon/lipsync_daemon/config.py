@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lipsync_engine.engines import BACKENDS, DEFAULT_TRITON_MODEL, EngineOptions
+
 GiB = 1 << 30
 
 
@@ -33,7 +35,11 @@ class DaemonConfig:
     allowed_roots: tuple[Path, ...] = ()  # media and outputs may only be under these (plus the daemon's own dirs)
     generator: str = "default"  # "default" (shipped weights), "identity", or a weights path
     model_sha256: str = ""  # if set, the weights file must have this digest before it is loaded
-    backend: str = "auto"  # "auto", "torch", "onnx", "tensorrt", "triton"
+    backend: str = "auto"  # "auto" (the fastest here: onnx on CPU fp32), "torch", "onnx", "tensorrt", "triton"
+    triton_url: str = ""  # "host:port" of a Triton server's gRPC endpoint; required by backend "triton"
+    triton_model: str = DEFAULT_TRITON_MODEL  # the model's name in that server's repository
+    engine_cache_dir: Path | None = None  # exported .onnx / built TensorRT plans; default <data_dir>/engines
+    max_batch: int = 32  # largest batch the engine sends to the device in one call
     device: str = "cpu"  # "cpu", "cuda", "cuda:N"
     precision: str = "fp32"  # "fp32" or "fp16"
     concurrency: int = 1  # jobs rendered at once (threads in the engine host, sharing batches)
@@ -75,6 +81,15 @@ class DaemonConfig:
     @property
     def outputs_dir(self) -> Path:
         return self.data_dir / "outputs"
+
+    @property
+    def engine_cache(self) -> Path:
+        return self.engine_cache_dir or self.data_dir / "engines"
+
+    def engine_options(self) -> EngineOptions:
+        """The engine settings the generator is loaded with (built once, passed to the engine host)."""
+        return EngineOptions(max_batch=self.max_batch, opt_batch=min(8, self.max_batch), cache_dir=self.engine_cache,
+                             triton_url=self.triton_url or None, triton_model=self.triton_model)
 
     @property
     def tracks_dir(self) -> Path:
@@ -127,6 +142,15 @@ def validate(config: DaemonConfig) -> DaemonConfig:
                     f"listening on '{address}' reaches beyond this machine; set tls_cert and tls_key "
                     "(PEM files) or listen on 127.0.0.1 / a unix socket"
                 )
+    if config.backend not in ("auto", *BACKENDS):
+        raise ConfigError(f"backend '{config.backend}' is not known; use 'auto' or one of {list(BACKENDS)}")
+    if config.backend == "triton" and not config.triton_url:
+        raise ConfigError("backend 'triton' needs the server's address: set triton_url (--triton-url HOST:PORT, "
+                          "the Triton server's gRPC port, e.g. 127.0.0.1:8001)")
+    if config.triton_url and (":" not in config.triton_url or not config.triton_url.rsplit(":", 1)[1].isdigit()):
+        raise ConfigError(f"triton_url '{config.triton_url}' is not host:port (e.g. 127.0.0.1:8001)")
+    if config.max_batch < 1:
+        raise ConfigError(f"max_batch {config.max_batch} must be at least 1")
     if config.concurrency < 1:
         raise ConfigError(f"concurrency {config.concurrency} must be at least 1")
     if config.track_cache_files < 1 or config.track_cache_bytes < 1:
@@ -140,7 +164,7 @@ def validate(config: DaemonConfig) -> DaemonConfig:
     return config
 
 
-_PATH_FIELDS = {"data_dir", "tls_cert", "tls_key", "inbox_dir_override", "outbox_dir_override"}
+_PATH_FIELDS = {"data_dir", "tls_cert", "tls_key", "inbox_dir_override", "outbox_dir_override", "engine_cache_dir"}
 
 
 def _coerce(name: str, value: Any) -> Any:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lipsync_engine.engines.options import EngineOptions
+
 from lipsync_daemon.blobs import file_sha256, fsync_dir
 from lipsync_daemon.errors import status_for
 from lipsync_daemon.logs import setup_logging
@@ -50,6 +52,7 @@ class HostSettings:
     max_height: int
     max_frames: int
     max_duration_s: float
+    engine_options: EngineOptions  # backend settings: Triton URL, export/plan cache, batch limit
     tracks_dir: Path
     track_cache_files: int
     track_cache_bytes: int
@@ -80,8 +83,10 @@ def _load(settings: HostSettings):
         if found != settings.model_sha256.lower():
             raise ModelError(f"weights '{settings.generator}' have sha256 {found}, not the configured "
                              f"{settings.model_sha256}; the file is corrupt or was replaced")
+    if settings.engine_options.cache_dir is not None:
+        settings.engine_options.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     return lipsync_engine.load_generator(settings.generator, backend=settings.backend, device=settings.device,
-                                         precision=settings.precision)
+                                         precision=settings.precision, engine_options=settings.engine_options)
 
 
 class Host:

@@ -32,7 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", dest="allowed_roots", action="append", help="allowed media/output root (repeatable)")
     p.add_argument("--generator", help="'default', 'identity' or a weights path")
     p.add_argument("--model-sha256", dest="model_sha256", help="required digest of the weights file")
-    p.add_argument("--backend", help="auto, torch, onnx, tensorrt, triton")
+    p.add_argument("--backend", help="auto (default: the fastest here), torch, onnx, tensorrt, triton")
+    p.add_argument("--triton-url", dest="triton_url", help="HOST:PORT of the Triton server's gRPC endpoint")
+    p.add_argument("--triton-model", dest="triton_model", help="model name in the Triton repository")
+    p.add_argument("--engine-cache", dest="engine_cache_dir",
+                   help="folder of exported ONNX files and TensorRT plans (default <data_dir>/engines)")
+    p.add_argument("--max-batch", dest="max_batch", type=int, help="largest batch sent to the device at once")
     p.add_argument("--device", help="cpu, cuda, cuda:N")
     p.add_argument("--precision", help="fp32 or fp16")
     p.add_argument("--concurrency", type=int, help="jobs rendered at once")

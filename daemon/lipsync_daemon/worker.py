@@ -37,7 +37,7 @@ def host_settings(config: DaemonConfig) -> HostSettings:
         model_sha256=config.model_sha256, window_s=config.batch_window_ms / 1000.0,
         max_output_bytes=config.max_output_bytes, max_width=config.max_width, max_height=config.max_height,
         max_frames=config.max_frames, max_duration_s=config.max_duration_s, log_level=config.log_level,
-        tracks_dir=config.tracks_dir, track_cache_files=config.track_cache_files,
+        engine_options=config.engine_options(), tracks_dir=config.tracks_dir, track_cache_files=config.track_cache_files,
         track_cache_bytes=config.track_cache_bytes,
     )
 

@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from daemon_harness import DaemonProcess, start_daemon
+from daemon_harness import CLIP, DaemonProcess, start_daemon
 from lipsync_daemon.client import LipsyncClient
 from lipsync_daemon.server import Daemon
 from media_factory import clip_frames, make_audio, make_video, speech_like
 
-CLIP = "clips/grid_bbaf2n.mp4"  # 360x288, 25 fps, one speaker, CC-BY-4.0
 
 
 @pytest.fixture(scope="session")

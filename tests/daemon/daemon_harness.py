@@ -13,6 +13,7 @@ from lipsync_daemon.launch import launch_daemon
 from lipsync_daemon.server import Daemon
 
 REPO = Path(__file__).resolve().parents[2]
+CLIP = "clips/grid_bbaf2n.mp4"  # under ../shared/data: 360x288, 25 fps, one speaker, CC-BY-4.0
 
 
 def start_daemon(data_dir: Path, media_root: Path, **settings) -> tuple[Daemon, LipsyncClient]:
