@@ -1,11 +1,15 @@
-"""Bearer-token auth: the token file (0600, made at first start) and the server interceptor.
+"""Bearer-token auth and the :authority check: the token file (0600, made at first start) and the interceptor.
 
 Every call but the standard health service must carry ``authorization: Bearer <token>`` metadata.
 The comparison is constant-time. The token file is refused if other users can read it.
+Against DNS rebinding (a web page whose host name resolves to 127.0.0.1), a call that came over TCP must
+name a loopback host (localhost, 127.0.0.0/8, [::1]) or an allowed host in its ``:authority``, else it
+ends PERMISSION_DENIED. Calls over the Unix socket carry the socket path as authority and are not checked.
 """
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import os
 import secrets
 import stat
@@ -51,24 +55,60 @@ def read_token(path: Path) -> str:
     return text
 
 
-def _deny(handler: grpc.RpcMethodHandler, message: str) -> grpc.RpcMethodHandler:
-    def abort(request_or_iterator, context):
-        context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+def authority_host(authority: str) -> str:
+    """The host part of an ``:authority`` ("host:port", "[v6]:port", "host"), lower case, no trailing dot."""
+    if authority.startswith("["):
+        host = authority[1:].split("]", 1)[0]
+    else:
+        host = authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
+    return host.lower().rstrip(".")
 
+
+def is_loopback_host(host: str) -> bool:
+    """True for "localhost" and loopback addresses (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _call_authority(context: grpc.ServicerContext) -> str | None:
+    """The call's ``:authority``. grpcio has no public accessor: read it from the call details the server
+    got (None if a grpcio release moved it; the call is then refused, see _wrap)."""
+    host = getattr(getattr(getattr(context, "_rpc_event", None), "call_details", None), "host", None)
+    return host.decode("utf-8", "replace") if isinstance(host, bytes) else host
+
+
+def _wrap(handler: grpc.RpcMethodHandler, guard=None, deny: tuple[grpc.StatusCode, str] | None = None):
+    """``handler`` with ``guard(context)`` run before its behaviour, or one that only aborts with ``deny``."""
+    behaviour = (handler.unary_unary or handler.unary_stream or handler.stream_unary or handler.stream_stream)
+
+    def guarded(request_or_iterator, context):
+        if deny is not None:
+            context.abort(*deny)
+        guard(context)
+        return behaviour(request_or_iterator, context)
+
+    codecs = {"request_deserializer": handler.request_deserializer,
+              "response_serializer": handler.response_serializer}
     if handler.request_streaming and handler.response_streaming:
-        return grpc.stream_stream_rpc_method_handler(abort)
+        return grpc.stream_stream_rpc_method_handler(guarded, **codecs)
     if handler.request_streaming:
-        return grpc.stream_unary_rpc_method_handler(abort)
+        return grpc.stream_unary_rpc_method_handler(guarded, **codecs)
     if handler.response_streaming:
-        return grpc.unary_stream_rpc_method_handler(abort)
-    return grpc.unary_unary_rpc_method_handler(abort)
+        return grpc.unary_stream_rpc_method_handler(guarded, **codecs)
+    return grpc.unary_unary_rpc_method_handler(guarded, **codecs)
 
 
 class TokenAuthInterceptor(grpc.ServerInterceptor):
-    """Rejects every call but health without the right bearer token, with UNAUTHENTICATED."""
+    """Every call but health needs the bearer token (else UNAUTHENTICATED) and, over TCP, an ``:authority``
+    naming a loopback host or one of ``allowed_hosts`` (else PERMISSION_DENIED)."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, allowed_hosts: tuple[str, ...] = ()) -> None:
         self._expected = f"Bearer {token}".encode()
+        self._allowed_hosts = frozenset(authority_host(h) for h in allowed_hosts)
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
@@ -76,8 +116,25 @@ class TokenAuthInterceptor(grpc.ServerInterceptor):
             return handler
         value = dict(handler_call_details.invocation_metadata or ()).get("authorization")
         if value is None:
-            return _deny(handler, "no token: pass the daemon's token (the file 'token' in its data folder) "
-                                  "as 'authorization: Bearer <token>'")
+            return _wrap(handler, deny=(grpc.StatusCode.UNAUTHENTICATED,
+                                        "no token: pass the daemon's token (the file 'token' in its data folder) "
+                                        "as 'authorization: Bearer <token>'"))
         if not hmac.compare_digest(value.encode() if isinstance(value, str) else value, self._expected):
-            return _deny(handler, "wrong token: use the current token from the daemon's data folder")
-        return handler
+            return _wrap(handler, deny=(grpc.StatusCode.UNAUTHENTICATED,
+                                        "wrong token: use the current token from the daemon's data folder"))
+        return _wrap(handler, guard=self._check_authority)
+
+    def _check_authority(self, context: grpc.ServicerContext) -> None:
+        if context.peer().startswith("unix:"):
+            return
+        authority = _call_authority(context)
+        if authority is None:
+            context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                          "this grpcio release does not expose the call's :authority, so the daemon cannot "
+                          "check it over TCP; connect through the daemon's unix socket")
+        host = authority_host(authority)
+        if not (is_loopback_host(host) or host in self._allowed_hosts):
+            context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                          f"the call names host '{host}' (its :authority), which is not this machine's "
+                          "loopback or a configured allowed host; connect to localhost / 127.0.0.1, or add "
+                          "the name to the daemon's allowed_hosts (--allow-host)")

@@ -7,12 +7,12 @@ outputs, inbox, outbox) are properties so that one setting moves them all.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lipsync_daemon.auth import authority_host, is_loopback_host
 from lipsync_engine.engines import BACKENDS, DEFAULT_TRITON_MODEL, EngineOptions
 
 GiB = 1 << 30
@@ -32,6 +32,9 @@ class DaemonConfig:
     # Where to listen: "unix" (= <data_dir>/run/lipsync.sock, mode 0600), "unix:/abs/path.sock",
     # or "host:port". A host that is not loopback needs tls_cert + tls_key, else the daemon refuses to start.
     listen: tuple[str, ...] = ("unix",)
+    # Host names a TCP call's :authority may name besides loopback (DNS-rebinding defence), e.g. the
+    # machine's name when listening beyond loopback with TLS. The hosts of the listen addresses are added.
+    allowed_hosts: tuple[str, ...] = ()
     allowed_roots: tuple[Path, ...] = ()  # media and outputs may only be under these (plus the daemon's own dirs)
     generator: str = "default"  # "default" (shipped weights), "identity", or a weights path
     model_sha256: str = ""  # if set, the weights file must have this digest before it is loaded
@@ -103,6 +106,11 @@ class DaemonConfig:
     def outbox_dir(self) -> Path:
         return self.outbox_dir_override or self.data_dir / "outbox"
 
+    def authority_hosts(self) -> tuple[str, ...]:
+        """allowed_hosts plus the hosts of the TCP listen addresses (wildcards excluded)."""
+        listening = [authority_host(a) for kind, a in self.listen_targets() if kind == "tcp"]
+        return (*self.allowed_hosts, *(h for h in listening if h not in ("", "0.0.0.0", "::")))
+
     def listen_targets(self) -> list[tuple[str, str]]:
         """[(kind, address)], kind "unix" (absolute socket path) or "tcp" ("host:port")."""
         targets = []
@@ -121,23 +129,13 @@ class ConfigError(ValueError):
     """A setting is invalid; the message names it and what would be valid."""
 
 
-def _is_loopback(hostport: str) -> bool:
-    host = hostport.rsplit(":", 1)[0].strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def validate(config: DaemonConfig) -> DaemonConfig:
     """Raise ConfigError on settings that cannot work or are unsafe; return ``config`` unchanged."""
     for kind, address in config.listen_targets():
         if kind == "tcp":
             if ":" not in address or not address.rsplit(":", 1)[1].isdigit():
                 raise ConfigError(f"listen address '{address}' is not host:port (e.g. 127.0.0.1:50551)")
-            if not _is_loopback(address) and not (config.tls_cert and config.tls_key):
+            if not is_loopback_host(authority_host(address)) and not (config.tls_cert and config.tls_key):
                 raise ConfigError(
                     f"listening on '{address}' reaches beyond this machine; set tls_cert and tls_key "
                     "(PEM files) or listen on 127.0.0.1 / a unix socket"
@@ -174,7 +172,7 @@ def _coerce(name: str, value: Any) -> Any:
         return Path(value).expanduser()
     if name == "allowed_roots":
         return tuple(Path(v).expanduser().resolve() for v in value)
-    if name == "listen":
+    if name in ("listen", "allowed_hosts"):
         return (value,) if isinstance(value, str) else tuple(value)
     return value
 

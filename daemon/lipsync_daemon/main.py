@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="TOML settings file (keys as in lipsync_daemon.config.DaemonConfig)")
     p.add_argument("--data-dir", dest="data_dir", help="token, job database, socket, blobs, outputs")
     p.add_argument("--listen", action="append", help="'unix', 'unix:/abs.sock' or 'host:port' (repeatable)")
+    p.add_argument("--allow-host", dest="allowed_hosts", action="append",
+                   help="host name a TCP client may connect as besides loopback (repeatable; DNS-rebinding defence)")
     p.add_argument("--root", dest="allowed_roots", action="append", help="allowed media/output root (repeatable)")
     p.add_argument("--generator", help="'default', 'identity' or a weights path")
     p.add_argument("--model-sha256", dest="model_sha256", help="required digest of the weights file")

@@ -71,7 +71,7 @@ class Daemon:
                    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                    ("grpc.so_reuseport", 0)]
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="rpc"),
-                             interceptors=[TokenAuthInterceptor(self.token)], options=options)
+                             interceptors=[TokenAuthInterceptor(self.token, self.config.authority_hosts())], options=options)
         pb_grpc.add_LipsyncServicer_to_server(
             LipsyncService(self.config, self.store, self.blobs, self.submissions, self.worker, self.events), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from lipsync_daemon._proto import lipsync_pb2 as pb
 from lipsync_daemon._proto import lipsync_pb2_grpc as pb_grpc
@@ -153,3 +154,48 @@ def test_model_with_wrong_checksum_is_not_loaded(tmp_path: Path) -> None:
                            "--listen", "127.0.0.1:0", "--generator", str(weights), "--model-sha256", "0" * 64],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "sha256" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_tcp_calls_naming_a_foreign_host_are_refused(daemon) -> None:
+    """DNS rebinding: a page at evil.example whose name resolves to 127.0.0.1 reaches the loopback port, but
+    its calls carry evil.example as :authority."""
+    running, _ = daemon
+    address, port = running.addresses[0], running.addresses[0].rsplit(":", 1)[1]
+    token = (("authorization", f"Bearer {running.token}"),)
+    for authority in ("evil.example:1234", "EVIL.example.", "10.1.2.3:" + port, "[2001:db8::1]:" + port):
+        channel = grpc.insecure_channel(address, options=[("grpc.default_authority", authority)])
+        stub = pb_grpc.LipsyncStub(channel)
+        for call in (lambda: stub.ServerInfo(pb.ServerInfoRequest(), metadata=token, timeout=10),
+                     lambda: list(stub.WatchJob(pb.WatchJobRequest(id="x"), metadata=token, timeout=10))):
+            with pytest.raises(grpc.RpcError) as info:
+                call()
+            assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED, authority
+            assert "allowed_hosts" in info.value.details() and "host '" in info.value.details()
+        health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+        assert health.status == health_pb2.HealthCheckResponse.SERVING  # health stays open
+        channel.close()
+    for authority in (f"localhost:{port}", f"127.0.0.2:{port}", f"[::1]:{port}", "LOCALHOST"):
+        channel = grpc.insecure_channel(address, options=[("grpc.default_authority", authority)])
+        reply = pb_grpc.LipsyncStub(channel).ServerInfo(pb.ServerInfoRequest(), metadata=token, timeout=10)
+        assert reply.version, authority
+        channel.close()
+
+
+def test_allowed_host_is_accepted_and_the_unix_socket_is_not_checked(tmp_path: Path, media_root: Path) -> None:
+    running, client = start_daemon(tmp_path / "data", media_root, allowed_hosts=["render-box.studio.lan"],
+                                   listen=["127.0.0.1:0", "unix"], inbox=False)
+    try:
+        token = (("authorization", f"Bearer {running.token}"),)
+        assert running.addresses[1].startswith("unix:")  # its :authority is the socket path, not a host
+        assert LipsyncClient(running.addresses[1], running.token).list() == []
+        for authority, allowed in (("render-box.studio.lan:50551", True), ("other.studio.lan:50551", False)):
+            channel = grpc.insecure_channel(running.addresses[0], options=[("grpc.default_authority", authority)])
+            try:
+                pb_grpc.LipsyncStub(channel).ListJobs(pb.ListJobsRequest(), metadata=token, timeout=10)
+                assert allowed, authority
+            except grpc.RpcError as exc:
+                assert not allowed and exc.code() == grpc.StatusCode.PERMISSION_DENIED, authority
+            channel.close()
+    finally:
+        client.close()
+        running.stop(0)
