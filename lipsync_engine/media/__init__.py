@@ -6,12 +6,14 @@ codec, pixel-format and container policy is documented in formats.py, rotation a
 from lipsync_engine.media.atomic import AtomicOutput, atomic_path
 from lipsync_engine.media.formats import EncoderSettings, encoder_settings, estimated_take_bytes
 from lipsync_engine.media.limits import MediaLimits
+from lipsync_engine.media.native import ChangedRegion
 from lipsync_engine.media.probe import VideoInfo, probe_video
 from lipsync_engine.media.reader import Frame, read_frames
 from lipsync_engine.media.writer import VideoWriter
 
 __all__ = [
     "AtomicOutput",
+    "ChangedRegion",
     "EncoderSettings",
     "Frame",
     "MediaLimits",

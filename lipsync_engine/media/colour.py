@@ -30,3 +30,14 @@ def value_of(table: dict[int, str], name: str | None) -> int | None:
         if known == name:
             return value
     return None
+
+
+# Decoders that place 4:2:0/4:2:2 chroma at the left of its luma pair unless the stream says otherwise
+# (H.26x VUI default, MPEG-2); the others leave it unspecified, which swscale treats as centred. PyAV
+# cannot read a frame's chroma location, so a take that keeps a source's samples gets this tag.
+LEFT_CHROMA_DECODERS = frozenset({"h264", "hevc", "mpeg2video", "vvc"})
+
+
+def decoded_chroma_location(codec: str) -> str | None:
+    """FFmpeg name of the chroma siting frames of decoder ``codec`` carry by default ("left"), or None."""
+    return "left" if codec in LEFT_CHROMA_DECODERS else None

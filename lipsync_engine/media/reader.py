@@ -12,6 +12,7 @@ from av.video.reformatter import Interpolation
 
 from lipsync_engine.errors import MediaError
 from lipsync_engine.media.colour import SWSCALE_SPACES
+from lipsync_engine.media.native import keeps_native
 from lipsync_engine.media.opening import open_media, picture_stream
 from lipsync_engine.media.probe import VideoInfo
 
@@ -22,12 +23,15 @@ class Frame:
 
     index: 0-based position in presentation order; pts: presentation time in seconds (exact, on the
     source's clock); rgb: HxWx3, uint8 for 8-bit sources, uint16 over the full 0-65535 range for deeper
-    ones, rotation already applied (H, W are VideoInfo.height, .width).
+    ones, rotation already applied (H, W are VideoInfo.height, .width); native: the decoded frame itself
+    (planar YUV samples as stored) when asked for with ``keep_native`` and the source is an unrotated
+    YUV layout the writer can keep (media.native.NATIVE_FORMATS), else None.
     """
 
     index: int
     pts: Fraction
     rgb: np.ndarray
+    native: av.VideoFrame | None = None
 
 
 def rgb_format(bit_depth: int) -> str:
@@ -35,8 +39,12 @@ def rgb_format(bit_depth: int) -> str:
     return "rgb24" if bit_depth <= 8 else "rgb48le"
 
 
-def read_frames(path: str | Path, info: VideoInfo) -> Iterator[Frame]:
+def read_frames(path: str | Path, info: VideoInfo, *, keep_native: bool = False) -> Iterator[Frame]:
     """Decode ``path`` (probed as ``info``) frame by frame; at most a few frames are held at once.
+
+    ``keep_native``: also hand over each decoded frame as ``Frame.native`` so a VideoWriter can encode
+    the source's own samples wherever the picture was not changed (holding a Frame then holds its
+    decoder buffer too).
 
     Raises MediaError naming the last good frame when decoding fails or the stream ends before
     ``info.frame_count`` frames, so a truncated file is reported rather than silently shortened.
@@ -56,7 +64,8 @@ def read_frames(path: str | Path, info: VideoInfo) -> Iterator[Frame]:
                     raise MediaError(
                         f"'{path}': frame {index} is {rgb.shape[1]}x{rgb.shape[0]} but the stream is "
                         f"{info.width}x{info.height}; size changes inside a shot are not supported, cut the shot")
-                yield Frame(index, _pts(frame, index, info), rgb)
+                native = frame if keep_native and not turns and keeps_native(frame) else None
+                yield Frame(index, _pts(frame, index, info), rgb, native)
                 index += 1
         except av.FFmpegError as exc:
             raise MediaError(f"'{path}' is damaged: decoding stopped after frame {index - 1} of "

@@ -29,8 +29,11 @@ import numpy as np
 from lipsync_engine.errors import InputError, OutputError, RenderCancelled
 from lipsync_engine.media.atomic import AtomicOutput, as_output_error, temp_path_beside
 from lipsync_engine.media.audio_tracks import add_dub_track, add_file_track
-from lipsync_engine.media.colour import COLOR_PRIMARIES, COLOR_RANGE, COLOR_SPACE, COLOR_TRC, SWSCALE_SPACES, value_of
+from lipsync_engine.media.colour import (
+    COLOR_PRIMARIES, COLOR_RANGE, COLOR_SPACE, COLOR_TRC, SWSCALE_SPACES, decoded_chroma_location, value_of,
+)
 from lipsync_engine.media.formats import EncoderSettings, encoder_settings, estimated_take_bytes
+from lipsync_engine.media.native import ChangedRegion, keeps_native, patch_native
 from lipsync_engine.media.probe import VideoInfo
 from lipsync_engine.media.reader import rgb_format
 from lipsync_engine.options import RenderOptions
@@ -73,7 +76,13 @@ class VideoWriter:
 
     def _open_stream(self) -> av.video.stream.VideoStream:
         info, settings = self.info, self.settings
-        stream = self._container.add_stream(settings.encoder, rate=info.fps, options=dict(settings.options))
+        options = dict(settings.options)
+        siting = decoded_chroma_location(info.codec)
+        if siting is not None and settings.pix_fmt == info.pix_fmt:
+            # the take carries the source's samples: tag their chroma siting, or players and decoders
+            # would take them as centred and shift the colour by a quarter pixel
+            options["chroma_sample_location"] = siting
+        stream = self._container.add_stream(settings.encoder, rate=info.fps, options=options)
         stream.width, stream.height, stream.pix_fmt = info.width, info.height, settings.pix_fmt
         ctx = stream.codec_context
         ctx.time_base = self._time_base
@@ -96,10 +105,17 @@ class VideoWriter:
         if not self._finished:
             self._discard()
 
-    def write(self, rgb: np.ndarray, pts: Fraction) -> None:
+    def write(self, rgb: np.ndarray, pts: Fraction, *, source: av.VideoFrame | None = None,
+              changed: ChangedRegion | None = None) -> None:
         """Encode one upright frame ``rgb`` (HxWx3 uint8, or uint16 for deep sources) shown at ``pts`` seconds.
 
         ``pts`` values must increase; they are kept exactly (to the stream's time base), so VFR stays VFR.
+        ``source``: the frame's native decoded samples (``Frame.native`` from ``read_frames(...,
+        keep_native=True)``), with ``changed`` saying where ``rgb`` differs from the frame as read (None:
+        nowhere). When the take keeps the source's pixel format, those samples are encoded as they are and
+        only the changed pixels (luma) and their chroma blocks are converted from ``rgb``, so everything
+        else is sample-identical to the source; ``source`` may be edited in place. Otherwise, and without
+        ``source``, the whole of ``rgb`` is converted.
         """
         expected = (self.info.height, self.info.width, 3)
         if rgb.shape != expected or rgb.dtype != self._dtype:
@@ -111,12 +127,22 @@ class VideoWriter:
                              f"frame; pass the frames' source pts in order")
         if self._first_pts is None:
             self._first_pts = Fraction(pts)
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format=self._rgb_format)
-        frame = self._to_output_format(frame)
+        if source is not None and self._keeps(source):
+            frame = source if changed is None else patch_native(source, rgb, changed, self._to_output_format)
+            frame.pict_type = av.video.frame.PictureType.NONE  # the source's frame types force nothing here
+            self._tag(frame)
+        else:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format=self._rgb_format)
+            frame = self._to_output_format(frame)
         frame.pts, frame.time_base = tick, self._time_base
         self._encode(frame)
         self._last_tick = tick
         self.frames_written += 1
+
+    def _keeps(self, source: av.VideoFrame) -> bool:
+        """Whether ``source``'s samples can go to the encoder as they are (same layout and size as the take)."""
+        return (source.format.name == self.settings.pix_fmt and keeps_native(source)
+                and (source.width, source.height) == (self.info.width, self.info.height))
 
     def _to_output_format(self, frame: av.VideoFrame) -> av.VideoFrame:
         """Convert to the encoder's pixel format with the source's matrix and range, and tag the frame
@@ -128,10 +154,14 @@ class VideoWriter:
             space = value_of(COLOR_SPACE, info.color_space)
             frame = frame.reformat(format=target.name, dst_colorspace=space if space in SWSCALE_SPACES else None,
                                    dst_color_range=value_of(COLOR_RANGE, info.color_range) or 1)
-        # tags set after the conversion: given to reformat, FFmpeg 8 would convert the transfer (tone-map)
-        frame.color_trc = value_of(COLOR_TRC, info.color_trc) or 2
-        frame.color_primaries = value_of(COLOR_PRIMARIES, info.color_primaries) or 2
+        self._tag(frame)
         return frame
+
+    def _tag(self, frame: av.VideoFrame) -> None:
+        """Tag ``frame`` with the source's primaries and transfer; set after any conversion, because given
+        to reformat, FFmpeg 8 would convert the transfer (tone-map)."""
+        frame.color_trc = value_of(COLOR_TRC, self.info.color_trc) or 2
+        frame.color_primaries = value_of(COLOR_PRIMARIES, self.info.color_primaries) or 2
 
     def _encode(self, frame: av.VideoFrame | None) -> None:
         """Encode ``frame`` (None flushes) and mux the packets into the video temp file."""

@@ -8,6 +8,10 @@ import numpy as np
 from lipsync_engine.blend import lower_face_mask, paste
 from lipsync_engine.faces.align import Alignment, align_face
 from lipsync_engine.generator.base import ActorProfile, Generator
+from lipsync_engine.media.native import ChangedRegion
+
+# Frame pixels added around a crop's footprint: paste's bilinear warp reaches at most a pixel or two past it.
+FOOTPRINT_MARGIN = 4
 
 
 @dataclass(frozen=True)
@@ -60,18 +64,36 @@ class Compositor:
         strength: np.ndarray,
         *,
         inplace: bool = False,
-    ) -> list[np.ndarray]:
+    ) -> list[tuple[np.ndarray, ChangedRegion | None]]:
         """Blend generated crops back into their frames with strength (n,) in (0, 1].
 
-        A frame whose generated crop equals its input crop (the identity backend, or a mouth that needs
-        no change) comes back bit-identical; in the others only pixels under the feathered lower-face
-        mask change. ``inplace`` edits the given arrays (no full-frame copies).
+        Returns each blended frame with the region where it now differs from the input (None: nowhere),
+        found by comparing the crop's footprint only, so a writer can keep the source's own samples
+        everywhere else. A frame whose generated crop equals its input crop (the identity backend, or a
+        mouth that needs no change) comes back bit-identical; in the others only pixels under the
+        feathered lower-face mask change. ``inplace`` edits the given arrays (no full-frame copies).
         """
         out = []
         for frame, face, new_crop, alpha in zip(frames, faces, generated, strength):
             if np.array_equal(new_crop, face.crop):
-                out.append(frame)
+                out.append((frame, None))
                 continue
+            x0, y0, x1, y1 = _footprint(face.alignment, frame.shape)
+            before = frame[y0:y1, x0:x1].copy()
             mask = lower_face_mask(face.points, self.crop_size)
-            out.append(paste(frame, new_crop, face.alignment, mask, strength=float(alpha), inplace=inplace))
+            blended = paste(frame, new_crop, face.alignment, mask, strength=float(alpha), inplace=inplace)
+            out.append((blended, ChangedRegion.between(before, blended[y0:y1, x0:x1], x0, y0)))
         return out
+
+
+def _footprint(alignment: Alignment, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """Frame box (x0, y0, x1, y1), exclusive ends, holding every pixel a paste of this crop can change:
+    the crop square mapped into the frame, widened by FOOTPRINT_MARGIN for the warp's interpolation."""
+    size = alignment.size
+    corners = alignment.to_frame(np.array([[0, 0], [size, 0], [0, size], [size, size]], dtype=np.float64))
+    height, width = shape[:2]
+    x0 = max(0, int(np.floor(corners[:, 0].min())) - FOOTPRINT_MARGIN)
+    y0 = max(0, int(np.floor(corners[:, 1].min())) - FOOTPRINT_MARGIN)
+    x1 = min(width, int(np.ceil(corners[:, 0].max())) + FOOTPRINT_MARGIN)
+    y1 = min(height, int(np.ceil(corners[:, 1].max())) + FOOTPRINT_MARGIN)
+    return x0, y0, max(x0, x1), max(y0, y1)

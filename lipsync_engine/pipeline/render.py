@@ -87,12 +87,13 @@ def render_video(
                 faces, generated = compositor.generate(rgbs, shot.track.points[index], motion[index])
                 sync.add(index, generated)
                 edited = compositor.blend(rgbs, faces, generated, strength[index], inplace=True)
-                for frame, rgb in zip(pending, edited):
+                for frame, (rgb, changed) in zip(pending, edited):
                     meter.check_cancel()  # a batch of 4K frames takes seconds to encode
-                    writer.write(rgb, frame.pts)
+                    writer.write(rgb, frame.pts, source=frame.native, changed=changed)
                 pending.clear()
 
-        for frame in read_frames(info.path, info):
+        # the source's own samples go to the encoder wherever the picture is unchanged (no YUV round trip)
+        for frame in read_frames(info.path, info, keep_native=True):
             if frame.index >= len(strength):
                 break  # the track fixed the frame count; a decoder that finds more frames is not followed
             if strength[frame.index] > 0:
@@ -101,7 +102,7 @@ def render_video(
                     flush()
             else:
                 flush()
-                writer.write(frame.rgb, frame.pts)
+                writer.write(frame.rgb, frame.pts, source=frame.native)
             meter.step()
         flush()
         meter.finish()

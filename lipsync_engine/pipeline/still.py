@@ -63,7 +63,7 @@ def _batches(compositor: Compositor, image: np.ndarray, points: np.ndarray, moti
         n = min(BATCH, len(motion) - start)
         batch_points = np.repeat(points[None], n, axis=0)
         faces, generated = compositor.generate([image] * n, batch_points, motion[start : start + n])
-        yield from compositor.blend([image] * n, faces, generated, np.ones(n, np.float32))
+        yield from (frame for frame, _ in compositor.blend([image] * n, faces, generated, np.ones(n, np.float32)))
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
