@@ -24,7 +24,7 @@ from lipsync_engine.generator.learned import LearnedGenerator
 from lipsync_engine.media import probe_video, read_frames
 from lipsync_engine.model.actor import actor_data
 from lipsync_engine.pipeline.compose import crop_face
-from lipsync_engine.train.clips import attach_codes, train_clip
+from lipsync_engine.train.clips import TrainClip, attach_codes, train_clip
 from lipsync_engine.train.crop_eval import evaluate_clip
 from lipsync_engine.train.renderer_training import RendererTrainConfig, train_renderer
 from lipsync_engine.train.sampling import PairSampler, SamplingConfig
@@ -77,17 +77,10 @@ def adapt_actor(generator: LearnedGenerator, samples: ProfileSamples, config: Ad
     report: dict = {"frames": int(len(samples.crops)), "references": int(len(profile.data["ref_crops"]))}
     if config.finetune_minutes <= 0:
         return profile, report
-    clip = train_clip(ClipData(
-        clip_id="actor", meta={"fps": "25", "n_frames": len(samples.crops)}, crops=samples.crops,
-        points=samples.points, valid=np.ones(len(samples.crops), bool), mel=np.zeros((80, 1), np.float32),
-        mouths=np.zeros((0, 48, 64), np.uint8)))
-    attach_codes([clip], generator.bundle.basis)
+    clip = _footage_clip(samples.crops, samples.points, generator.bundle.basis)
     cut = int(len(clip.frames) * (1.0 - config.holdout))
     fit_rows, held_rows = np.arange(cut), np.arange(cut, len(clip.frames))
-    fit_clip = train_clip(ClipData(
-        clip_id="actor-fit", meta=clip.clip.meta, crops=samples.crops[:cut], points=samples.points[:cut],
-        valid=np.ones(cut, bool), mel=clip.clip.mel, mouths=clip.clip.mouths))
-    attach_codes([fit_clip], generator.bundle.basis)
+    fit_clip = _footage_clip(samples.crops[:cut], samples.points[:cut], generator.bundle.basis)
     held_profile = ActorProfile(generator=generator.name, source=source, data=actor_data(
         samples.crops[fit_rows], samples.points[fit_rows], generator.bundle.basis, config.references))
     generic = evaluate_clip(generator, clip, held_profile, held_rows)["retrieval"]
@@ -109,3 +102,13 @@ def adapt_actor(generator: LearnedGenerator, samples: ProfileSamples, config: Ad
     log(f"held-back PSNR (mask): generic {generic['psnr_mask']:.2f} dB, adapted {adapted['psnr_mask']:.2f} dB "
         f"-> keeping the {report['kept']} renderer")
     return profile, report
+
+
+def _footage_clip(crops: np.ndarray, points: np.ndarray, basis: np.ndarray) -> TrainClip:
+    """Footage frames as a training clip (pictures only: no audio is needed to fine-tune the renderer)."""
+    n = len(crops)
+    clip = train_clip(ClipData(
+        clip_id="actor", meta={"fps": "25", "n_frames": n}, crops=crops, points=points, valid=np.ones(n, bool),
+        mel=np.zeros((80, 1), np.float32), speech=np.zeros(n, bool), mouths=np.zeros((0, 48, 64), np.uint8)))
+    attach_codes([clip], basis)
+    return clip
