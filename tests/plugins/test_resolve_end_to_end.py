@@ -4,7 +4,7 @@ from __future__ import annotations
 import runpy
 
 import av
-from conftest import REPO, RESOLVE_DIR, build_project
+from resolve_scene import REPO, RESOLVE_DIR, build_project
 from fake_resolve import FakeResolve
 
 

@@ -1,7 +1,7 @@
 """The Resolve fake reproduces the documented contract and quirks (resolve_api.md section 8)."""
 from __future__ import annotations
 
-from conftest import write_take
+from resolve_scene import write_take
 from fake_resolve import FakeMediaPoolItem, FakeResolve, FakeTimeline
 
 

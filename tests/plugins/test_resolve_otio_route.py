@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import opentimelineio as otio
-from conftest import build_project
+from resolve_scene import build_project
 from fake_resolve import FakeResolve
 
 from lipsync_cli.main import main

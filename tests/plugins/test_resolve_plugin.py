@@ -5,7 +5,7 @@ import ast
 import sys
 
 import pytest
-from conftest import RESOLVE_DIR, write_take
+from resolve_scene import RESOLVE_DIR, write_take
 from fake_resolve import FakeMediaPoolItem, FakeResolve, FakeTimeline
 from lipsync_resolve.calls import PluginError, ResolveCallError
 from lipsync_resolve.placement import add_as_take, find_pool_clip, import_take, place_on_track
