@@ -16,7 +16,7 @@ COMMAND_MODULES = (
     "lipsync_cli.eval_commands",  # eval, train-sync, build-dataset
     "lipsync_cli.daemon_commands",  # submit, watch-job, fetch, cancel, jobs, server-info
     "lipsync_cli.plugin_commands",  # otio, watch, render-takes, resolve-install
-    "lipsync_cli.export_commands",  # export-onnx, export-triton, build-trt
+    "lipsync_cli.export_commands",  # export-onnx, export-triton, build-trt, serve-triton
 )
 
 
@@ -24,13 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lipsync", description="Offline lip-sync for video dubbing.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # command group not built yet in this checkout
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 
