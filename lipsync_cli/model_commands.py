@@ -16,8 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--cache", default=".cache/dataset", help="dataset cache (default: %(default)s)")
     train.add_argument("--out", default="generator.safetensors", help="weights file to write (default: %(default)s)")
     train.add_argument("--work", default=".cache/train", help="checkpoint folder; a rerun resumes (default: %(default)s)")
-    train.add_argument("--minutes", type=float, default=35.0, help="renderer training budget (default: %(default)s)")
-    train.add_argument("--motion-steps", type=int, default=3000, help="audio-to-motion steps (default: %(default)s)")
+    train.add_argument("--minutes", type=float, default=20.0, help="renderer training budget (default: %(default)s)")
+    train.add_argument("--motion-steps", type=int, default=1250, help="audio-to-motion steps (default: %(default)s)")
     train.add_argument("--threads", type=int, default=1, help="torch threads (default: %(default)s)")
     train.set_defaults(handler=_train)
 

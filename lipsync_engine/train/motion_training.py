@@ -25,7 +25,7 @@ from lipsync_engine.train.clips import TrainClip, attach_codes
 
 @dataclass(frozen=True)
 class MotionTrainConfig:
-    steps: int = 3000
+    steps: int = 1250
     batch: int = 256  # temporal pairs per step
     lr: float = 1e-3
     velocity_weight: float = 1.0

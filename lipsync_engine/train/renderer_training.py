@@ -20,7 +20,7 @@ from lipsync_engine.train.sampling import PairSampler
 
 @dataclass(frozen=True)
 class RendererTrainConfig:
-    minutes: float = 35.0  # wall-clock training budget (resumed runs count earlier time)
+    minutes: float = 20.0  # wall-clock training budget (resumed runs count earlier time)
     pairs: int = 4  # temporal pairs per step (8 crops)
     lr: float = 2e-4
     clip_grad: float = 1.0  # gradient norm clip: without it the CPU run diverged after ~450 steps
