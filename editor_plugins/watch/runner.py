@@ -11,7 +11,6 @@ periodic scan makes sure nothing is missed.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -5,7 +5,6 @@ codec (which keeps the source's pixel format), decoded again with PyAV and compa
 """
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import av
