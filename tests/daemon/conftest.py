@@ -20,11 +20,14 @@ from media_factory import clip_frames, make_audio, make_video, speech_like
 @pytest.fixture(scope="session")
 def media_root(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     """An allowed root holding: shot.mp4 (25 frames, 360x288, a real face), long.mp4 (75 frames),
-    tiny.mp4 (10 frames, 96x80), dub.wav (1 s speech-like, 16 kHz), broken.mp4 (not decodable)."""
+    slow.mp4 (300 frames: long enough to still be running when a cancel arrives, even when the shot's
+    face track is already cached), tiny.mp4 (10 frames, 96x80), dub.wav (1 s speech-like, 16 kHz),
+    broken.mp4 (not decodable)."""
     root = tmp_path_factory.mktemp("media")
     frames = clip_frames(data_dir / CLIP, 0.0, 75)
     make_video(root / "shot.mp4", frames[:25])
     make_video(root / "long.mp4", frames)
+    make_video(root / "slow.mp4", frames * 4)
     make_video(root / "tiny.mp4", [np.ascontiguousarray(f[100:180, 130:226]) for f in frames[:10]])
     make_audio(root / "dub.wav", speech_like(1.0), 16000)
     (root / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4000))

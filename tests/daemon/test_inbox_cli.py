@@ -59,7 +59,7 @@ def test_bad_manifests_are_rejected_with_a_result_saying_why(daemon, media_root:
 
 def test_cancel_manifest_cancels_a_running_job(daemon, media_root: Path) -> None:
     running, _ = daemon
-    job = {"schema": "lipsync.job/1", "request_id": "to-cancel", "video": str(media_root / "long.mp4"),
+    job = {"schema": "lipsync.job/1", "request_id": "to-cancel", "video": str(media_root / "slow.mp4"),
            "audio": str(media_root / "dub.wav")}
     drop_manifest(running.config.inbox_dir, job)
     wait_result(running.config.outbox_dir, "to-cancel", ("RUNNING",))

@@ -56,7 +56,7 @@ def test_resubmit_with_same_request_id_returns_same_job(daemon, media_root: Path
 
 def test_cancel_running_job_ends_cancelled_within_a_second(daemon, media_root: Path) -> None:
     _, client = daemon
-    job = client.submit(media_root / "long.mp4", media_root / "dub.wav")
+    job = client.submit(media_root / "slow.mp4", media_root / "dub.wav")
     for update in client.watch(job.id, timeout_s=120):
         if update.progress.frames_done > 0:
             break
