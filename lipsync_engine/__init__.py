@@ -2,7 +2,8 @@
 
 Public API (see docs/TEAM_CONTRACTS.md)::
 
-    load_generator(name="default", *, backend="auto", device="cpu", precision="fp32") -> Generator
+    load_generator(name="default", *, backend="auto", device="cpu", precision="fp32",
+                   engine_options=None) -> Generator
     sync_frame(image, pcm, generator=None) -> HxWx3 uint8 RGB
     sync_frames(image, pcm, fps=Fraction(25), generator=None) -> Iterator[HxWx3 uint8 RGB]
     render_video(video, audio, out, generator=None, options=RenderOptions(), *, actor=None, track=None,
