@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import pytest
+
+import media_factory
 
 CLIPS = Path(__file__).resolve().parents[2] / "../shared/data" / "clips"
 
@@ -15,15 +16,8 @@ needs_clips = pytest.mark.skipif(not (CLIPS / "MANIFEST.csv").is_file(),
 
 
 def clip_frames(name: str, count: int, start: int = 0) -> list[np.ndarray]:
-    """Frames ``start`` .. ``start + count - 1`` of clip ``name`` as HxWx3 uint8 RGB."""
-    frames = []
-    with av.open(str(CLIPS / name)) as container:
-        for i, frame in enumerate(container.decode(video=0)):
-            if i >= start:
-                frames.append(frame.to_ndarray(format="rgb24"))
-            if len(frames) == count:
-                break
-    return frames
+    """Frames ``start`` .. ``start + count - 1`` of clip ``name`` (all clips are 25 fps) as HxWx3 uint8 RGB."""
+    return media_factory.clip_frames(CLIPS / name, start=start / 25, count=count)
 
 
 def on_canvas(rgb: np.ndarray, size: tuple[int, int], height_fraction: float, x_centre: float = 0.5,
