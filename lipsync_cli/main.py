@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from lipsync_cli.console import native_log_filter
+
 COMMAND_MODULES = (
     "lipsync_cli.render_commands",  # frame, render, demo
     "lipsync_cli.model_commands",  # train, adapt
@@ -29,9 +31,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; as the console script (``argv`` None) MediaPipe's native log chatter is filtered."""
+    args = build_parser().parse_args(argv)
+    log_filter = native_log_filter() if argv is None else None
+    try:
+        return _run(args)
+    finally:
+        if log_filter is not None:
+            log_filter.stop()
+
+
+def _run(args: argparse.Namespace) -> int:
     from lipsync_engine.errors import LipsyncError
 
-    args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
     except LipsyncError as exc:
