@@ -20,6 +20,7 @@ from lipsync_engine.media.opening import open_media
 
 SAMPLE_RATE = 16000  # of the dub PCM: lipsync_engine.audio.SAMPLE_RATE (not imported: audio imports media)
 CHUNK = SAMPLE_RATE  # dub samples per encoded chunk (one second)
+PCM_BYTES = {"pcm_s16le": 2, "pcm_s24le": 3}  # copied PCM codecs: bytes per sample of one channel
 
 
 def add_dub_track(out: av.container.OutputContainer, pcm: np.ndarray, codec: str,
@@ -58,7 +59,9 @@ def add_file_track(out: av.container.OutputContainer, source: str | Path, codec:
 
     AAC, and 16/24-bit PCM outside .mp4, are copied unchanged, so the delivered audio keeps its full
     quality; anything else is decoded and re-encoded with ``codec`` at 48 kHz, keeping its channel
-    layout. Cuts fall on packet boundaries (about 21 ms for AAC).
+    layout. PCM and decoded audio start exactly at ``first``; AAC is cut on packet boundaries (about
+    21 ms), taking the packet across ``first`` unless it would start before the take's time 0. The end
+    is cut on packet boundaries.
     """
     container = open_media(source, MediaError, title.lower() + " audio")
     if not container.streams.audio:
@@ -67,7 +70,7 @@ def add_file_track(out: av.container.OutputContainer, source: str | Path, codec:
                          f"with audio")
     src = container.streams.audio[0]
     name = src.codec_context.name
-    if name == "aac" or (name in ("pcm_s16le", "pcm_s24le") and out.format.name != "mp4"):
+    if name == "aac" or (name in PCM_BYTES and out.format.name != "mp4"):
         stream = out.add_stream_from_template(src)
         packets = _copied(container, src, stream, first, last, shift)
     else:
@@ -98,18 +101,38 @@ def _copied(container: av.container.InputContainer, src: av.audio.stream.AudioSt
             shift: Fraction) -> Iterator[av.Packet]:
     with container:
         ticks = int(round(shift / Fraction(src.time_base)))
+        frame_bytes = PCM_BYTES.get(src.codec_context.name, 0) * src.codec_context.channels
         for packet in container.demux(src):
             if packet.pts is None or packet.size == 0:
                 continue
             tb = Fraction(packet.time_base)
-            inside = _inside(packet.pts * tb, Fraction(packet.duration or 0) * tb, first, last)
+            begin = packet.pts * tb
+            inside = _inside(begin, Fraction(packet.duration or 0) * tb, first, last)
             if inside is None:
                 break
+            if inside and begin < first:  # across the cut
+                if frame_bytes:
+                    packet = _pcm_from(packet, int(round((first - begin) * src.codec_context.sample_rate)),
+                                       frame_bytes, src.codec_context.sample_rate)
+                elif packet.pts + ticks < 0:
+                    continue  # would start before the take does
             if inside:
                 packet.pts += ticks
                 packet.dts = packet.dts + ticks if packet.dts is not None else None
                 packet.stream = stream
                 yield packet
+
+
+def _pcm_from(packet: av.Packet, skip: int, frame_bytes: int, rate: int) -> av.Packet:
+    """A PCM ``packet`` without its first ``skip`` sample frames (``frame_bytes`` each), timed to match."""
+    tb = Fraction(packet.time_base)
+    trimmed = av.Packet(bytes(packet)[skip * frame_bytes:])
+    advance = int(round(Fraction(skip, rate) / tb))
+    trimmed.time_base = packet.time_base
+    trimmed.pts = packet.pts + advance
+    trimmed.dts = trimmed.pts
+    trimmed.duration = max(0, (packet.duration or 0) - advance)
+    return trimmed
 
 
 def _reencoded(container: av.container.InputContainer, src: av.audio.stream.AudioStream,
@@ -120,10 +143,24 @@ def _reencoded(container: av.container.InputContainer, src: av.audio.stream.Audi
             if frame.pts is None:
                 continue
             tb = Fraction(frame.time_base)
-            inside = _inside(frame.pts * tb, Fraction(frame.samples, frame.sample_rate), first, last)
+            begin = frame.pts * tb
+            inside = _inside(begin, Fraction(frame.samples, frame.sample_rate), first, last)
             if inside is None:
                 break
             if inside:
+                if begin < first:  # across the cut: start at ``first`` exactly
+                    frame = _samples_from(frame, int(round((first - begin) * frame.sample_rate)))
                 frame.pts += int(round(shift / tb))
                 yield from stream.encode(frame)
         yield from stream.encode(None)
+
+
+def _samples_from(frame: av.AudioFrame, skip: int) -> av.AudioFrame:
+    """A decoded ``frame`` without its first ``skip`` samples, timed to match."""
+    samples = frame.to_ndarray()
+    channels = 1 if frame.format.is_planar else frame.layout.nb_channels
+    trimmed = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, skip * channels:]), format=frame.format.name,
+                                         layout=frame.layout)
+    trimmed.sample_rate, trimmed.time_base = frame.sample_rate, frame.time_base
+    trimmed.pts = frame.pts + int(round(Fraction(skip, frame.sample_rate) / Fraction(frame.time_base)))
+    return trimmed

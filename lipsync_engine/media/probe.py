@@ -2,7 +2,9 @@
 
 Everything comes from the container header and one pass over the packets (demuxed, not decoded),
 except rotation, which needs the first decoded frame. Limits are checked from the header before
-any of that.
+any of that. A probe may describe a range of the file's frames instead of the whole file (a clip's
+source range on a timeline): read_frames then decodes only that range and a take of it is a file of
+its own, starting at the file's start time with the source timecode of the range's first frame.
 """
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ from pathlib import Path
 import av
 import numpy as np
 
-from lipsync_engine.errors import MediaError
+from lipsync_engine.errors import InputError, MediaError
 from lipsync_engine.media.colour import COLOR_PRIMARIES, COLOR_RANGE, COLOR_SPACE, COLOR_TRC, name_of
 from lipsync_engine.media.limits import MediaLimits
 from lipsync_engine.media.opening import open_media, picture_stream
+from lipsync_engine.media.timecode import offset_timecode
 
 # Broadcast rates a float rate snaps to when it is within 0.05 % of one of them.
 STANDARD_RATES = tuple(Fraction(n, d) for n, d in (
@@ -27,7 +30,12 @@ TRUNCATION_SLACK_FRAMES = 2  # header duration may overstate the packets by this
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What the engine knows of a video before decoding it. Times are exact rationals in seconds."""
+    """What the engine knows of a video (or of a range of its frames) before decoding it.
+
+    Times are exact rationals in seconds. For a range, frame_count, duration and timecode are the
+    range's, and the range is placed at the file's start time: its frame 0 is the file's frame
+    ``first_frame``, which the file shows ``range_start`` seconds after its own first frame.
+    """
 
     path: str
     width: int  # display size: rotation applied
@@ -44,13 +52,15 @@ class VideoInfo:
     color_space: str | None  # "bt709", "bt2020nc", ...
     color_primaries: str | None
     color_trc: str | None
-    timecode: str | None  # start timecode, e.g. "01:00:00:00" or drop-frame "00:59:59;28"
+    timecode: str | None  # timecode of frame 0, e.g. "01:00:00:00" or drop-frame "00:59:59;28"
     is_vfr: bool  # frame durations differ: per-frame pts must be kept
     has_audio: bool
     audio_rate: int | None
     audio_channels: int | None
-    start_time: Fraction = Fraction(0)  # pts of the first frame, seconds
+    start_time: Fraction = Fraction(0)  # pts of the file's first frame, seconds
     container: str = ""  # demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+    first_frame: int = 0  # index in the file of frame 0 here (0 unless a range was probed)
+    range_start: Fraction = Fraction(0)  # seconds from the file's first frame to frame 0 here
 
     @property
     def frame_duration(self) -> Fraction:
@@ -58,9 +68,14 @@ class VideoInfo:
         return 1 / self.fps
 
 
-def probe_video(path: str | Path, limits: MediaLimits = MediaLimits()) -> VideoInfo:
+def probe_video(path: str | Path, limits: MediaLimits = MediaLimits(), *,
+                frame_range: tuple[int, int] | None = None) -> VideoInfo:
     """Probe ``path``; raise MediaError for a missing, non-media, video-less, truncated, empty or
-    over-limit file. Reads the packets once (no decoding) to count frames and detect VFR."""
+    over-limit file. Reads the packets once (no decoding) to count frames and detect VFR.
+
+    ``frame_range``: (first frame, frame count), 0-based in presentation order, to describe only those
+    frames of the file; InputError when it is not inside the file. Limits apply to the whole file.
+    """
     with open_media(path, MediaError, "video") as container:
         stream = picture_stream(container)
         if stream is None:
@@ -91,22 +106,41 @@ def probe_video(path: str | Path, limits: MediaLimits = MediaLimits()) -> VideoI
     fps = _snap_rate(pts.size / span) if (is_vfr or header_rate <= 0) and span > 0 else header_rate
     if fps <= 0:
         raise MediaError(f"'{path}' has no usable frame rate; re-wrap it with a constant frame rate")
-    duration = span if is_vfr else pts.size / fps  # VFR: last start + the median frame duration
-    rotation, first = _first_frame_rotation(path)
+    first, count = _check_range(path, frame_range, int(pts.size))
+    if is_vfr:  # the range's span: up to the next frame's start, or the median frame duration at the end
+        end = int(pts[first + count]) if first + count < pts.size else int(pts[-1]) + int(np.median(deltas))
+        duration = (end - int(pts[first])) * time_base
+    else:
+        duration = count / fps
+    rotation, decoded = _first_frame_rotation(path)
     width, height = (ctx.height, ctx.width) if rotation in (90, 270) else (ctx.width, ctx.height)
-    pix_fmt = first.format.name
+    pix_fmt = decoded.format.name
     return VideoInfo(
         path=str(path), width=width, height=height, rotation=rotation, fps=fps, time_base=time_base,
-        frame_count=int(pts.size), duration=duration, codec=ctx.name, pix_fmt=pix_fmt,
-        bit_depth=max(c.bits for c in first.format.components),
-        color_range=name_of(COLOR_RANGE, first.color_range),
-        color_space=name_of(COLOR_SPACE, first.colorspace) if not first.format.is_rgb else None,
-        color_primaries=name_of(COLOR_PRIMARIES, first.color_primaries),
-        color_trc=name_of(COLOR_TRC, first.color_trc), timecode=timecode, is_vfr=is_vfr,
+        frame_count=count, duration=duration, codec=ctx.name, pix_fmt=pix_fmt,
+        bit_depth=max(c.bits for c in decoded.format.components),
+        color_range=name_of(COLOR_RANGE, decoded.color_range),
+        color_space=name_of(COLOR_SPACE, decoded.colorspace) if not decoded.format.is_rgb else None,
+        color_primaries=name_of(COLOR_PRIMARIES, decoded.color_primaries),
+        color_trc=name_of(COLOR_TRC, decoded.color_trc),
+        timecode=offset_timecode(timecode, first, fps) if timecode and first else timecode, is_vfr=is_vfr,
         has_audio=audio is not None, audio_rate=audio.codec_context.sample_rate if audio else None,
         audio_channels=audio_channels, start_time=Fraction(int(pts[0])) * time_base,
-        container=container.format.name,
+        container=container.format.name, first_frame=first, range_start=(int(pts[first]) - int(pts[0])) * time_base,
     )
+
+
+def _check_range(path: object, frame_range: tuple[int, int] | None, frames: int) -> tuple[int, int]:
+    """(first, count) of ``frame_range`` inside a file of ``frames`` frames; the whole file for None."""
+    if frame_range is None:
+        return 0, frames
+    first, count = (int(v) for v in frame_range)
+    if count < 1:
+        raise InputError(f"the video range of '{path}' has {count} frames; a range needs at least one frame")
+    if first < 0 or first + count > frames:
+        raise InputError(f"the video range {first}-{first + count - 1} (first frame {first}, {count} frames) is "
+                         f"outside '{path}', which has frames 0-{frames - 1}; pick a range inside the shot")
+    return first, count
 
 
 def _header_rate(stream: av.video.stream.VideoStream) -> Fraction:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain, islice
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -42,6 +43,11 @@ def rgb_format(bit_depth: int) -> str:
 def read_frames(path: str | Path, info: VideoInfo, *, keep_native: bool = False) -> Iterator[Frame]:
     """Decode ``path`` (probed as ``info``) frame by frame; at most a few frames are held at once.
 
+    For a range (``info.first_frame`` > 0) the decoder seeks to the keyframe before the range and drops
+    the frames before it, so the frames are exactly those a full decode gives at those positions; the
+    last frame given is always frame ``info.frame_count - 1``. Frame.index counts from the range's
+    first frame and Frame.pts is on the source's clock less ``info.range_start``.
+
     ``keep_native``: also hand over each decoded frame as ``Frame.native`` so a VideoWriter can encode
     the source's own samples wherever the picture was not changed (holding a Frame then holds its
     decoder buffer too).
@@ -56,7 +62,9 @@ def read_frames(path: str | Path, info: VideoInfo, *, keep_native: bool = False)
         stream = picture_stream(container)
         stream.thread_type = "AUTO"
         try:
-            for frame in container.decode(stream):
+            for frame in _from_first_frame(container, stream, info):
+                if index == info.frame_count:
+                    return
                 rgb = _to_rgb(frame, fmt)
                 if turns:
                     rgb = np.ascontiguousarray(np.rot90(rgb, turns))
@@ -73,6 +81,38 @@ def read_frames(path: str | Path, info: VideoInfo, *, keep_native: bool = False)
     if index < info.frame_count:
         raise MediaError(f"'{path}' is truncated: only {index} of {info.frame_count} frames decode; "
                          f"the last good frame is {index - 1}. Copy the file again or re-export it")
+
+
+SEEK_TRIES = 8  # seeks further and further back before decoding a range from the file's start
+
+
+def _from_first_frame(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+                      info: VideoInfo) -> Iterator[av.VideoFrame]:
+    """Decoded frames of ``stream`` from frame ``info.first_frame`` on.
+
+    A seek lands on a keyframe at or before the wanted frame; decoding starts there, and everything the
+    decoder gives before its first keyframe (the leading pictures of an open GOP, which need an earlier
+    GOP) or before the wanted frame is dropped. A seek that lands after the frame is retried further
+    back; a stream without timestamps is decoded from its start and counted.
+    """
+    if info.first_frame == 0:
+        yield from container.decode(stream)
+        return
+    target = int((info.start_time + info.range_start) / info.time_base)  # the wanted frame's pts, in ticks
+    back = max(1, int(1 / info.time_base))  # one second, doubled on every retry
+    seek_to = target
+    for _ in range(SEEK_TRIES):
+        container.seek(seek_to, stream=stream, backward=True)
+        decoded = container.decode(stream)
+        landed = next((f for f in decoded if f.key_frame), None)  # None: landed after the last keyframe
+        if landed is not None and landed.pts is None:
+            break
+        if landed is not None and landed.pts <= target:
+            yield from (f for f in chain([landed], decoded) if f.pts is None or f.pts >= target)
+            return
+        seek_to, back = min(seek_to, target if landed is None else landed.pts) - back, back * 2
+    container.seek(0, backward=True)  # from the start of the file, counting frames
+    yield from islice(container.decode(stream), info.first_frame, None)
 
 
 # swscale's fast 8-bit YUV -> RGB path darkens every frame by about 1.3 levels; the accurate path is
@@ -93,4 +133,4 @@ def _to_rgb(frame: av.VideoFrame, fmt: str) -> np.ndarray:
 def _pts(frame: av.VideoFrame, index: int, info: VideoInfo) -> Fraction:
     if frame.pts is None or frame.time_base is None:
         return info.start_time + index / info.fps
-    return Fraction(frame.pts) * Fraction(frame.time_base)
+    return Fraction(frame.pts) * Fraction(frame.time_base) - info.range_start

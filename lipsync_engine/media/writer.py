@@ -174,14 +174,16 @@ class VideoWriter:
                               f"'{self._output.final}' ({exc}); nothing was written there") from exc
 
     def finish(self, audio: np.ndarray | None = None, original_audio_from: str | Path | None = None, *,
-               dub_from: str | Path | None = None, cancel: threading.Event | None = None) -> Path:
+               dub_from: str | Path | None = None, dub_offset: Fraction = Fraction(0),
+               cancel: threading.Event | None = None) -> Path:
         """Flush the encoder, mux the dub and the optional original audio, move the take into place.
 
         The dub is either ``audio``: float32 mono 16 kHz PCM whose first sample plays at the first
         frame's pts, muxed as given (the caller fits it to the video), or ``dub_from``: the dub file,
-        whose first audio stream is copied at its own quality (sample 0 at the first frame's pts, cut at
-        the last frame's end). ``original_audio_from``: a file whose first audio stream is kept as a
-        second track, cut to the frames' time span on its own clock. Returns the output path.
+        whose first audio stream is copied at its own quality (the moment ``dub_offset`` seconds into it
+        at the first frame's pts, cut at the last frame's end). ``original_audio_from``: a file whose
+        first audio stream is kept as a second track, cut to the frames' time span on its own clock
+        (for a range, the span the range has in the source). Returns the output path.
         ``cancel`` set during the remux raises RenderCancelled; nothing is left at the output path.
         """
         if audio is not None and dub_from is not None:
@@ -200,11 +202,12 @@ class VideoWriter:
                 if audio is not None:
                     sources.append(add_dub_track(out, audio, codec, start))
                 if dub_from is not None:
-                    sources.append(add_file_track(out, dub_from, codec, first=Fraction(0), last=end - start,
-                                                  shift=start, title="Dub"))
+                    sources.append(add_file_track(out, dub_from, codec, first=dub_offset, last=dub_offset + end - start,
+                                                  shift=start - dub_offset, title="Dub"))
                 if original_audio_from is not None:
-                    sources.append(add_file_track(out, original_audio_from, codec, first=start, last=end,
-                                                  title="Original"))
+                    origin = self.info.range_start  # the frames' pts are the source's, less this
+                    sources.append(add_file_track(out, original_audio_from, codec, first=start + origin,
+                                                  last=end + origin, shift=-origin, title="Original"))
                 for packet in heapq.merge(*sources, key=_dts_seconds):
                     if cancel is not None and cancel.is_set():
                         raise RenderCancelled(f"cancelled while muxing '{self._output.final}'; nothing was "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -41,19 +42,45 @@ def frame_centres(starts: Sequence[Fraction], fps: Fraction) -> tuple[np.ndarray
     return centres, ends[-1]
 
 
-def fit_to_shot(pcm: np.ndarray, duration: Fraction, fps: Fraction, policy: str) -> tuple[np.ndarray, list[str]]:
+def dub_from(pcm: np.ndarray, offset_s: float | None) -> np.ndarray:
+    """The float32 16 kHz dub from ``offset_s`` seconds on (all of it for None).
+
+    InputError when the offset is negative, not a number, or at or past the end of the dub.
+    """
+    if offset_s is None:
+        return pcm
+    length_s = pcm.size / SAMPLE_RATE
+    if not math.isfinite(offset_s) or offset_s < 0:
+        raise InputError(f"the audio offset {offset_s} s is not a time in the dub; give the seconds into the dub "
+                         f"where the take's first frame starts, 0 or more")
+    if offset_s >= length_s:
+        raise InputError(f"the audio offset {offset_s:.3f} s is past the end of the dub, which lasts {length_s:.3f} s; "
+                         f"check the offset or the dub file")
+    return pcm[int(round(offset_s * SAMPLE_RATE)):]
+
+
+def fit_to_shot(pcm: np.ndarray, duration: Fraction, fps: Fraction, policy: str,
+                stretch: bool = False) -> tuple[np.ndarray, list[str]]:
     """Cut or pad float32 16 kHz PCM to exactly ``duration`` seconds, per the audio policy.
 
     "fit_video": extra audio is cut, missing audio becomes silence (the mouth rests closed there).
     "strict": a length difference over one frame raises InputError naming both durations.
+    ``stretch``: the take uses a stretch of a longer dub track (an audio offset was given), so only a
+    dub that ends before the take does is a mismatch.
     """
     if policy not in AUDIO_POLICIES:
         raise InputError(f"audio policy '{policy}' is unknown; use one of {', '.join(AUDIO_POLICIES)}")
     target = int(round(duration * SAMPLE_RATE))
     audio_s, video_s = pcm.size / SAMPLE_RATE, float(duration)
-    difference = audio_s - video_s
+    difference = min(audio_s - video_s, 0.0) if stretch else audio_s - video_s
     warnings: list[str] = []
     if abs(difference) > 1.0 / float(fps):
+        if policy == "strict" and stretch:
+            raise InputError(
+                f"the dub from the audio offset on lasts {audio_s:.3f} s but the take lasts {video_s:.3f} s: the dub "
+                f"is shorter than the clip; extend the dub or shorten the clip, or use the audio policy 'fit_video' "
+                f"to fill the rest with silence"
+            )
         if policy == "strict":
             raise InputError(
                 f"the dub lasts {audio_s:.3f} s but the shot lasts {video_s:.3f} s; trim the dub to the shot, "
