@@ -23,6 +23,7 @@ class RenderOptions:
     batch_size: int = 8  # crops per generator call
     fade_frames: int = 4  # frames to fade the edit in/out where the face is lost or found
     crop_size: int | None = None  # aligned crop side; None takes the generator's own
+    overlap: bool = True  # decode and encode in threads beside the generator (same take either way)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,11 @@ class StageMeter:
         self._start = time.monotonic()
         self._last_sent = float("-inf")
 
+    @property
+    def cancel(self) -> threading.Event | None:
+        """The caller's cancel event, for worker threads that must stop on it themselves."""
+        return self._cancel
+
     def check_cancel(self) -> None:
         """Raise RenderCancelled if the caller has set the cancel event."""
         if self._cancel is not None and self._cancel.is_set():

@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from fractions import Fraction
+from functools import partial
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +15,15 @@ from lipsync_engine.errors import InputError, ModelError
 from lipsync_engine.faces.tracker import ShotTrack
 from lipsync_engine.generator.base import ActorProfile, Generator
 from lipsync_engine.generator.loader import load_generator
-from lipsync_engine.media import VideoInfo, VideoWriter, probe_video, read_frames
+from lipsync_engine.media import Frame, VideoInfo, VideoWriter, probe_video, read_frames
 from lipsync_engine.options import CODECS, SILENCE_MODES, RenderOptions, RenderReport
 from lipsync_engine.pipeline.compose import Compositor
 from lipsync_engine.pipeline.progress import ProgressCallback, StageMeter
 from lipsync_engine.pipeline.qa import SyncRecorder, SyncVerdict
 from lipsync_engine.pipeline.schedule import describe, edit_strength, passthrough_segments
 from lipsync_engine.pipeline.shot import ShotPass, first_pass, profile_samples, resample_valid
-from lipsync_engine.pipeline.speech import FrameSpeech, dub_from, fit_to_shot, frame_centres, speech_for_frames
+from lipsync_engine.pipeline.stages import Stages, frame_queue_depth
+from lipsync_engine.pipeline.speech import FrameSpeech, fit_to_shot, frame_centres, speech_for_frames
 
 PathLike = str | os.PathLike
 
@@ -37,8 +39,6 @@ def render_video(
     track: ShotTrack | PathLike | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
-    video_range: tuple[int, int] | None = None,
-    audio_offset_s: float | None = None,
 ) -> RenderReport:
     """Render a take of ``video`` whose mouth follows ``audio``; write it atomically to ``out``.
 
@@ -48,14 +48,7 @@ def render_video(
     instead of the quick profile from the shot itself. ``track`` is a ShotTrack, or the path of a
     track cache (.npz) that is read when it exists and written when it does not, so several languages
     of one shot are tracked once. Memory stays bounded whatever the shot's length.
-
-    ``video_range``: (first frame, frame count), 0-based source frames, to render only that range (a
-    timeline clip's source range): the take is those frames, with the source timecode of the first.
-    A track cache then belongs to that range. ``audio_offset_s``: the dub is a longer track and the
-    take's first frame starts this many seconds into it; only a dub that ends before the take does is a
-    length mismatch. None: the dub is the take's own, from its start.
-    Raises InputError subclasses for bad input (a range outside the shot, an offset outside the dub
-    included), ModelError, RenderCancelled, OutputError.
+    Raises InputError subclasses for bad input, ModelError, RenderCancelled, OutputError.
     """
     started = time.monotonic()
     _check_options(options)
@@ -63,15 +56,14 @@ def render_video(
     if out.resolve() == video.resolve():
         raise InputError(f"the output '{out}' is the source shot itself; write the take to another path")
     generator = generator if generator is not None else load_generator("default")
-    info = probe_video(video, frame_range=video_range)
-    dub_pcm = dub_from(load_audio(audio), audio_offset_s)
-    stretch = audio_offset_s is not None
-    fit_to_shot(dub_pcm, info.duration, info.fps, options.audio_policy, stretch)  # a strict mismatch fails before decoding
+    info = probe_video(video)
+    dub_pcm = load_audio(audio)
+    fit_to_shot(dub_pcm, info.duration, info.fps, options.audio_policy)  # a strict mismatch fails before decoding
 
     tracking = StageMeter("track", info.frame_count, progress, cancel)
-    shot = first_pass(info, tracking, track, need_samples=actor is None)
+    shot = first_pass(info, tracking, track, need_samples=actor is None, overlap=options.overlap)
     centres, duration = frame_centres(shot.starts, info.fps)
-    pcm, notes = fit_to_shot(dub_pcm, duration, info.fps, options.audio_policy, stretch)
+    pcm, notes = fit_to_shot(dub_pcm, duration, info.fps, options.audio_policy)
     dub = speech_for_frames(pcm, centres, notes)
     silent = ~dub.speech if options.silence == "keep_original" else None
     edit = shot.track.valid if silent is None else shot.track.valid & ~silent
@@ -83,45 +75,18 @@ def render_video(
     meter = StageMeter("render", len(shot.starts), progress, cancel)
     sync = SyncRecorder(edit, dub.speech)
     crop_size = options.crop_size or generator.crop_size
-    compositor = None
+    compositor, motion = None, None
     if edit.any():
         profile = _actor_profile(actor, generator, info, shot, crop_size, meter)
         compositor = Compositor(generator, profile, crop_size)
         motion = _plan(generator, dub, info, profile)
     with VideoWriter(out, info, options) as writer:
-        pending: list = []
-
-        def flush() -> None:
-            if pending:
-                index = np.array([f.index for f in pending])
-                rgbs = [f.rgb for f in pending]
-                faces, generated = compositor.generate(rgbs, shot.track.points[index], motion[index])
-                sync.add(index, generated)
-                edited = compositor.blend(rgbs, faces, generated, strength[index], inplace=True)
-                for frame, (rgb, changed) in zip(pending, edited):
-                    meter.check_cancel()  # a batch of 4K frames takes seconds to encode
-                    writer.write(rgb, frame.pts, source=frame.native, changed=changed)
-                pending.clear()
-
-        # the source's own samples go to the encoder wherever the picture is unchanged (no YUV round trip)
-        for frame in read_frames(info.path, info, keep_native=True):
-            if frame.index >= len(strength):
-                break  # the track fixed the frame count; a decoder that finds more frames is not followed
-            if strength[frame.index] > 0:
-                pending.append(frame)
-                if len(pending) >= options.batch_size:
-                    flush()
-            else:
-                flush()
-                writer.write(frame.rgb, frame.pts, source=frame.native)
-            meter.step()
-        flush()
+        _second_pass(info, writer, compositor, shot.track.points, motion, strength, sync, options, meter)
         meter.finish()
         finalize = StageMeter("finalize", 1, progress, cancel)
         finalize.finish()
         # The take carries the dub file itself at its own quality; the 16 kHz PCM only drove the mouth.
-        writer.finish(dub_from=audio, dub_offset=Fraction(audio_offset_s or 0),
-                      original_audio_from=video if options.keep_original_audio else None)
+        writer.finish(dub_from=audio, original_audio_from=video if options.keep_original_audio else None)
         finalize.done = 1
         finalize.finish()
 
@@ -147,6 +112,57 @@ def render_video(
         sync_offset=verdict.offset,
         elapsed_s=round(time.monotonic() - started, 3),
     )
+
+
+def _second_pass(
+    info: VideoInfo,
+    writer: VideoWriter,
+    compositor: Compositor | None,
+    points: np.ndarray,
+    motion: np.ndarray | None,
+    strength: np.ndarray,
+    sync: SyncRecorder,
+    options: RenderOptions,
+    meter: StageMeter,
+) -> None:
+    """Decode -> generate and blend the edited frames in batches -> encode, every frame in order.
+
+    With ``options.overlap`` the decoder and the encoder run in threads of their own (pipeline/stages.py),
+    each joined to this thread by a queue of at most one batch of frames (fewer at 4K and up, see
+    FRAME_QUEUE_BYTES); the generator, the blend and the progress events stay in the caller's thread.
+    """
+    depth = frame_queue_depth(info, options.batch_size, native=True)
+    with Stages(threaded=options.overlap, cancel=meter.cancel, on_wait=partial(meter.step, 0)) as stages:
+        # the source's own samples go to the encoder wherever the picture is unchanged (no YUV round trip);
+        # the track fixed the frame count, so a decoder that finds more frames is not followed
+        frames = stages.source("decode", islice(read_frames(info.path, info, keep_native=True), len(strength)), depth)
+        encoder = stages.sink("encode", lambda item: writer.write(item[0], item[1], source=item[2], changed=item[3]),
+                              depth)
+        pending: list[Frame] = []
+
+        def flush() -> None:
+            if pending:
+                index = np.array([f.index for f in pending])
+                rgbs = [f.rgb for f in pending]
+                faces, generated = compositor.generate(rgbs, points[index], motion[index])
+                sync.add(index, generated)
+                edited = compositor.blend(rgbs, faces, generated, strength[index], inplace=True)
+                for frame, (rgb, changed) in zip(pending, edited):
+                    encoder.put((rgb, frame.pts, frame.native, changed))
+                    meter.step()
+                pending.clear()
+
+        for frame in frames:
+            if strength[frame.index] > 0:
+                pending.append(frame)
+                if len(pending) >= options.batch_size:
+                    flush()
+            else:
+                flush()
+                encoder.put((frame.rgb, frame.pts, frame.native, None))
+                meter.step()
+        flush()
+        encoder.close()
 
 
 def _check_options(options: RenderOptions) -> None:

@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -19,12 +20,14 @@ from lipsync_engine.audio.vad import voice_activity
 from lipsync_engine.errors import AudioError, MediaError
 from lipsync_engine.faces.tracker import ShotTrack, track_shot
 from lipsync_engine.generator.base import ProfileSamples
-from lipsync_engine.media import VideoInfo, read_frames
+from lipsync_engine.media import Frame, VideoInfo, read_frames
 from lipsync_engine.pipeline.compose import crop_face
 from lipsync_engine.pipeline.progress import StageMeter
+from lipsync_engine.pipeline.stages import Stages, frame_queue_depth
 
 PROFILE_MAX = 64  # most frames sampled for the quick actor profile
 PROFILE_SPACING_S = 0.5  # at most one sample per this many seconds of the shot
+TRACK_QUEUE_FRAMES = 8  # decoded frames waiting for the tracker (fewer at 4K, see stages.FRAME_QUEUE_BYTES)
 SAMPLE_MAX_SIDE = 1920  # sample frames are kept at most this large (JPEG in memory, bounded whatever the shot)
 
 
@@ -81,28 +84,37 @@ def sample_indices(frame_count: int, fps: Fraction, candidates: np.ndarray | Non
 
 
 def first_pass(
-    info: VideoInfo, meter: StageMeter, track_cache: ShotTrack | str | os.PathLike | None, need_samples: bool
+    info: VideoInfo,
+    meter: StageMeter,
+    track_cache: ShotTrack | str | os.PathLike | None,
+    need_samples: bool,
+    overlap: bool = True,
 ) -> ShotPass:
-    """Decode the shot once: record frame times, track the face (unless cached), keep profile samples."""
+    """Decode the shot once: record frame times, track the face (unless cached), keep profile samples.
+
+    ``overlap``: decode in a thread of its own, up to TRACK_QUEUE_FRAMES ahead of the tracker.
+    """
     cached = _cached_track(track_cache)
     if cached is not None and len(cached) != info.frame_count:
         cached = None  # a cache of another cut of the shot: track again (and overwrite it)
     samples = SampleFrames(sample_indices(info.frame_count, info.fps) if need_samples else set())
     starts: list[Fraction] = []
 
-    def frames() -> Iterator[tuple[int, np.ndarray]]:
-        for frame in read_frames(info.path, info):
+    def frames(decoded: Iterator[Frame]) -> Iterator[tuple[int, np.ndarray]]:
+        for frame in decoded:
             starts.append(frame.pts)
             samples.offer(frame.index, frame.rgb)
             meter.step()
             yield frame.index, frame.rgb
 
-    if cached is not None:
-        for _ in frames():
-            pass
-        track = cached
-    else:
-        track = track_shot(frames(), fps=float(info.fps))
+    with Stages(threaded=overlap, cancel=meter.cancel, on_wait=partial(meter.step, 0)) as stages:
+        decoded = stages.source("decode", read_frames(info.path, info), frame_queue_depth(info, TRACK_QUEUE_FRAMES))
+        if cached is not None:
+            for _ in frames(decoded):
+                pass
+            track = cached
+        else:
+            track = track_shot(frames(decoded), fps=float(info.fps))
     meter.finish()
     if len(track.valid) != len(starts):
         raise MediaError(
@@ -150,7 +162,7 @@ def _own_audio(info: VideoInfo, centres: np.ndarray) -> tuple[np.ndarray | None,
     if not info.has_audio:
         return None, None
     try:
-        pcm = load_audio(info.path, start=info.range_start)  # sample 0 at frame 0 (of the range)
+        pcm = load_audio(info.path)
     except AudioError:
         return None, None
     return frame_mel_windows(log_mel(pcm), centres), voice_activity(pcm, centres)
