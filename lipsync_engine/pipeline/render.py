@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from fractions import Fraction
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -23,7 +24,7 @@ from lipsync_engine.pipeline.qa import SyncRecorder, SyncVerdict
 from lipsync_engine.pipeline.schedule import describe, edit_strength, passthrough_segments
 from lipsync_engine.pipeline.shot import ShotPass, first_pass, profile_samples, resample_valid
 from lipsync_engine.pipeline.stages import Stages, frame_queue_depth
-from lipsync_engine.pipeline.speech import FrameSpeech, fit_to_shot, frame_centres, speech_for_frames
+from lipsync_engine.pipeline.speech import FrameSpeech, dub_from, fit_to_shot, frame_centres, speech_for_frames
 
 PathLike = str | os.PathLike
 
@@ -39,6 +40,8 @@ def render_video(
     track: ShotTrack | PathLike | None = None,
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    video_range: tuple[int, int] | None = None,
+    audio_offset_s: float | None = None,
 ) -> RenderReport:
     """Render a take of ``video`` whose mouth follows ``audio``; write it atomically to ``out``.
 
@@ -48,7 +51,14 @@ def render_video(
     instead of the quick profile from the shot itself. ``track`` is a ShotTrack, or the path of a
     track cache (.npz) that is read when it exists and written when it does not, so several languages
     of one shot are tracked once. Memory stays bounded whatever the shot's length.
-    Raises InputError subclasses for bad input, ModelError, RenderCancelled, OutputError.
+
+    ``video_range``: (first frame, frame count), 0-based source frames, to render only that range (a
+    timeline clip's source range): the take is those frames, with the source timecode of the first.
+    A track cache then belongs to that range. ``audio_offset_s``: the dub is a longer track and the
+    take's first frame starts this many seconds into it; only a dub that ends before the take does is a
+    length mismatch. None: the dub is the take's own, from its start.
+    Raises InputError subclasses for bad input (a range outside the shot, an offset outside the dub
+    included), ModelError, RenderCancelled, OutputError.
     """
     started = time.monotonic()
     _check_options(options)
@@ -56,14 +66,15 @@ def render_video(
     if out.resolve() == video.resolve():
         raise InputError(f"the output '{out}' is the source shot itself; write the take to another path")
     generator = generator if generator is not None else load_generator("default")
-    info = probe_video(video)
-    dub_pcm = load_audio(audio)
-    fit_to_shot(dub_pcm, info.duration, info.fps, options.audio_policy)  # a strict mismatch fails before decoding
+    info = probe_video(video, frame_range=video_range)
+    dub_pcm = dub_from(load_audio(audio), audio_offset_s)
+    stretch = audio_offset_s is not None
+    fit_to_shot(dub_pcm, info.duration, info.fps, options.audio_policy, stretch)  # a strict mismatch fails before decoding
 
     tracking = StageMeter("track", info.frame_count, progress, cancel)
     shot = first_pass(info, tracking, track, need_samples=actor is None, overlap=options.overlap)
     centres, duration = frame_centres(shot.starts, info.fps)
-    pcm, notes = fit_to_shot(dub_pcm, duration, info.fps, options.audio_policy)
+    pcm, notes = fit_to_shot(dub_pcm, duration, info.fps, options.audio_policy, stretch)
     dub = speech_for_frames(pcm, centres, notes)
     silent = ~dub.speech if options.silence == "keep_original" else None
     edit = shot.track.valid if silent is None else shot.track.valid & ~silent
@@ -86,7 +97,8 @@ def render_video(
         finalize = StageMeter("finalize", 1, progress, cancel)
         finalize.finish()
         # The take carries the dub file itself at its own quality; the 16 kHz PCM only drove the mouth.
-        writer.finish(dub_from=audio, original_audio_from=video if options.keep_original_audio else None)
+        writer.finish(dub_from=audio, dub_offset=Fraction(audio_offset_s or 0),
+                      original_audio_from=video if options.keep_original_audio else None)
         finalize.done = 1
         finalize.finish()
 

@@ -162,7 +162,7 @@ def _own_audio(info: VideoInfo, centres: np.ndarray) -> tuple[np.ndarray | None,
     if not info.has_audio:
         return None, None
     try:
-        pcm = load_audio(info.path)
+        pcm = load_audio(info.path, start=info.range_start)  # sample 0 at frame 0 (of the range)
     except AudioError:
         return None, None
     return frame_mel_windows(log_mel(pcm), centres), voice_activity(pcm, centres)
