@@ -28,6 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     submit.add_argument("--keep-original-audio", action="store_true")
     submit.add_argument("--silence", choices=("close", "keep_original"))
     submit.add_argument("--actor", help="actor profile file (from `lipsync adapt`)")
+    submit.add_argument("--video-range", nargs=2, type=int, metavar=("FIRST", "COUNT"),
+                        help="render only COUNT frames of the shot from frame FIRST (0-based)")
+    submit.add_argument("--audio-offset", type=float, metavar="SECONDS",
+                        help="the dub is a longer track: the take starts this many seconds into it")
     submit.add_argument("--priority", type=int, default=0, help="higher runs first")
     submit.add_argument("--label", action="append", default=[], metavar="KEY=VALUE", help="tag the job (repeatable)")
     submit.add_argument("--request-id", help="idempotency key: submitting again with it returns the same job")
@@ -99,7 +103,8 @@ def _submit(args: argparse.Namespace) -> int:
         if args.upload:
             video, audio = (f"blob:{client.upload(p).id}" for p in (args.video, args.audio))
         job = client.submit(video, audio, args.out, settings=settings, actor=args.actor, priority=args.priority,
-                            labels=labels, request_id=args.request_id)
+                            labels=labels, request_id=args.request_id, video_range=args.video_range,
+                            audio_offset_s=args.audio_offset)
         print(job.id)
         return _follow(client, job.id) if args.wait else 0
 

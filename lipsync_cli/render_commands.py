@@ -32,8 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_generator_args(render)
     render.add_argument("--actor", metavar="PROFILE", help="actor profile file (from `lipsync adapt`) to use "
                         "instead of the quick profile built from the shot")
-    render.add_argument("--track-cache", metavar="NPZ", help="face track cache of this shot: read if present, "
-                        "written if not (reuse it when rendering the same shot in other languages)")
+    render.add_argument("--track-cache", metavar="NPZ", help="face track cache of this shot (range): read if "
+                        "present, written if not (reuse it when rendering the same shot in other languages)")
+    render.add_argument("--video-range", nargs=2, type=int, metavar=("FIRST", "COUNT"),
+                        help="render only COUNT frames of the shot from frame FIRST (0-based)")
+    render.add_argument("--audio-offset", type=float, metavar="SECONDS",
+                        help="the dub is a longer track: the take starts this many seconds into it")
     render.set_defaults(handler=_render)
 
     demo = subparsers.add_parser(
@@ -109,8 +113,8 @@ def _render(args: argparse.Namespace) -> int:
         keep_original_audio=args.keep_original_audio, silence=args.silence,
         batch_size=args.batch_size, fade_frames=args.fade_frames,
     )
-    return _render_take(args.video, args.audio, Path(args.out), _generator(args), options,
-                        actor=args.actor, track=args.track_cache)
+    return _render_take(args.video, args.audio, Path(args.out), _generator(args), options, actor=args.actor,
+                        track=args.track_cache, video_range=args.video_range, audio_offset_s=args.audio_offset)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -135,12 +139,14 @@ def _demo(args: argparse.Namespace) -> int:
     return code
 
 
-def _render_take(video, audio, out: Path, generator, options, *, actor, track) -> int:
+def _render_take(video, audio, out: Path, generator, options, *, actor, track, video_range=None,
+                 audio_offset_s=None) -> int:
     from lipsync_cli.files import write_text
     from lipsync_engine import render_video
 
     with ProgressBars() as bars:
-        report = render_video(video, audio, out, generator, options, actor=actor, track=track, progress=bars)
+        report = render_video(video, audio, out, generator, options, actor=actor, track=track, progress=bars,
+                              video_range=video_range, audio_offset_s=audio_offset_s)
     qa_path = out.with_name(out.name + ".qa.json")
     write_text(qa_path, json.dumps(report.to_dict(), indent=2) + "\n")
     edited = report.frames - sum(s.end - s.start + 1 for s in report.passthrough)

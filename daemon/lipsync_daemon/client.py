@@ -116,15 +116,21 @@ class LipsyncClient:
 
     def submit(self, video: str | Path, audio: str | Path, output: str | Path | None = None, *,
                settings: Mapping[str, Any] | None = None, actor: str | Path | None = None, priority: int = 0,
-               labels: Mapping[str, str] | None = None, request_id: str | None = None) -> pb.Job:
+               labels: Mapping[str, str] | None = None, request_id: str | None = None,
+               video_range: tuple[int, int] | None = None, audio_offset_s: float | None = None) -> pb.Job:
         """Queue a render of files under the daemon's allowed roots (absolute paths) or uploaded blobs.
 
         ``video``/``audio`` are paths, or "blob:<id>" for uploaded blobs. ``settings`` takes the keys
         of lipsync_engine RenderOptions that the API carries (codec, quality, audio_policy, ...).
+        ``video_range`` (first frame, frame count) renders only those frames of the shot;
+        ``audio_offset_s`` takes the dub from that many seconds into it (see SubmitRenderRequest).
         """
         request = pb.SubmitRenderRequest(request_id=request_id or uuid.uuid4().hex, priority=priority,
                                          output_path=os.path.abspath(output) if output else "",
-                                         settings=pb.RenderSettings(**(settings or {})), labels=dict(labels or {}))
+                                         settings=pb.RenderSettings(**(settings or {})), labels=dict(labels or {}),
+                                         audio_offset_s=audio_offset_s)
+        if video_range is not None:
+            request.video_range.CopyFrom(pb.VideoRange(first_frame=video_range[0], frame_count=video_range[1]))
         for field, value in (("video", video), ("audio", audio), ("actor_profile", actor)):
             if value:
                 ref = getattr(request, field)

@@ -135,13 +135,14 @@ class Host:
         s = self.settings
         limits = MediaLimits(max_width=s.max_width, max_height=s.max_height, max_frames=s.max_frames,
                              max_duration_s=s.max_duration_s)
-        info = probe_video(spec["video"], limits)
+        video_range = tuple(spec["video_range"]) if spec.get("video_range") else None  # absent in older jobs
+        info = probe_video(spec["video"], limits, frame_range=video_range)
         self.send({"type": "progress", "job": job_id,
                    "progress": {"stage": "probe", "frames_done": 0, "frames_total": info.frame_count}})
         shutil.rmtree(take_dir, ignore_errors=True)
         take_dir.mkdir()
         take = take_dir / output.name
-        with self.generator.job() as rendering, self.tracks.use(Path(spec["video"])) as track:
+        with self.generator.job() as rendering, self.tracks.use(Path(spec["video"]), video_range) as track:
             def progress(event) -> None:
                 rendering(event.stage == "render")
                 self.send({"type": "progress", "job": job_id, "progress": {
@@ -152,6 +153,7 @@ class Host:
             report = lipsync_engine.render_video(
                 spec["video"], spec["audio"], take, self.generator, RenderOptions(**spec["options"]),
                 actor=spec.get("actor") or None, track=track, progress=progress, cancel=cancel,
+                video_range=video_range, audio_offset_s=spec.get("audio_offset_s"),
             )
         size, digest = take.stat().st_size, file_sha256(take)
         os.replace(take, output)

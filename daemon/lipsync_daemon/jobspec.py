@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import fields
 from pathlib import Path
@@ -39,6 +40,26 @@ def render_options(settings: pb.RenderSettings) -> dict:
     names = {f.name for f in fields(RenderOptions)}
     given = {k: v for k, v in MessageToDict(settings, preserving_proto_field_name=True).items() if k in names}
     return given
+
+
+def source_range(request: pb.SubmitRenderRequest) -> dict:
+    """The spec entries of the request's frame range and dub offset (None where unset), checked for sign.
+
+    Whether the range lies inside the shot and the offset inside the dub is the engine's check, when the
+    job runs (it reads the media; the daemon's process never does).
+    """
+    video_range, offset = None, None
+    if request.HasField("video_range"):
+        first, count = request.video_range.first_frame, request.video_range.frame_count
+        if first < 0 or count < 1:
+            raise ServiceError("INVALID_ARGUMENT", f"video_range first_frame {first}, frame_count {count}: the first "
+                                                   "frame must be >= 0 and the count >= 1")
+        video_range = [first, count]
+    if request.HasField("audio_offset_s"):
+        offset = request.audio_offset_s
+        if not math.isfinite(offset) or offset < 0:
+            raise ServiceError("INVALID_ARGUMENT", f"audio_offset_s {offset} must be a number of seconds >= 0")
+    return {"video_range": video_range, "audio_offset_s": offset}
 
 
 class Submissions:
@@ -80,6 +101,7 @@ class Submissions:
                 "audio": self._media(request.audio, "audio"),
                 "actor": self._media(request.actor_profile, "actor_profile", required=False),
                 "options": options,
+                **source_range(request),
                 "origin": origin,
                 "request": MessageToDict(request, preserving_proto_field_name=True),
             }

@@ -14,7 +14,9 @@ from lipsync_daemon.store import JobRecord
 JOB_SCHEMA = "lipsync.job/1"
 CANCEL_SCHEMA = "lipsync.cancel/1"
 RESULT_SCHEMA = "lipsync.result/1"
-JOB_KEYS = {"schema", "request_id", "video", "audio", "output", "settings", "actor_profile", "priority", "labels"}
+JOB_KEYS = {"schema", "request_id", "video", "audio", "output", "settings", "actor_profile", "priority", "labels",
+            "video_range", "audio_offset_s"}
+RANGE_KEYS = ("first_frame", "frame_count")
 SETTINGS_KEYS = {"codec": str, "quality": int, "audio_policy": str, "keep_original_audio": bool, "silence": str,
                  "fade_frames": int}
 
@@ -49,6 +51,15 @@ def validate_manifest(data: Any) -> dict[str, Any]:
         _need(key in SETTINGS_KEYS, f"unknown setting '{key}'; valid settings are {sorted(SETTINGS_KEYS)}")
         _need(type(value) is SETTINGS_KEYS[key], f"setting '{key}' must be a {SETTINGS_KEYS[key].__name__}")
     _need(type(data.get("priority", 0)) is int, "manifest 'priority' must be an integer")
+    if "video_range" in data:
+        frames = data["video_range"]
+        _need(isinstance(frames, dict) and sorted(frames) == sorted(RANGE_KEYS)
+              and all(type(v) is int for v in frames.values()) and frames["first_frame"] >= 0
+              and frames["frame_count"] >= 1,
+              "manifest 'video_range' must be {\"first_frame\": integer >= 0, \"frame_count\": integer >= 1}")
+    if "audio_offset_s" in data:
+        offset = data["audio_offset_s"]
+        _need(type(offset) in (int, float) and offset >= 0, "manifest 'audio_offset_s' must be a number of seconds >= 0")
     labels = data.get("labels", {})
     _need(isinstance(labels, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()),
           "manifest 'labels' must be an object of strings")
@@ -66,6 +77,10 @@ def manifest_to_request(data: dict[str, Any]) -> pb.SubmitRenderRequest:
     request.audio.path = data["audio"]
     if data.get("actor_profile"):
         request.actor_profile.path = data["actor_profile"]
+    if "video_range" in data:
+        request.video_range.CopyFrom(pb.VideoRange(**data["video_range"]))
+    if "audio_offset_s" in data:
+        request.audio_offset_s = float(data["audio_offset_s"])
     return request
 
 

@@ -1,10 +1,12 @@
-"""The daemon's face-track cache: one ``.npz`` per source shot, so every language of a shot is tracked once.
+"""The daemon's face-track cache: one ``.npz`` per source shot (or frame range of it), so every language
+of a shot is tracked once.
 
-A shot's cache file is named by the sha256 of the source's realpath, size and mtime_ns (never by a
-path a client chose), so an edited or replaced source gets a new track. ``render_video(track=path)``
-reads the file when it exists and writes it (atomically) when it does not. A reuse only moves the
-file's access time (its mtime stays the time it was tracked); when the folder holds more than
-``max_files`` files or ``max_bytes`` bytes, the least recently used files no job is using are removed.
+A shot's cache file is named by the sha256 of the source's realpath, size and mtime_ns and the frame
+range rendered (never by a path a client chose), so an edited or replaced source gets a new track and
+each range of a shot has its own. ``render_video(track=path)`` reads the file when it exists and
+writes it (atomically) when it does not. A reuse only moves the file's access time (its mtime stays the
+time it was tracked); when the folder holds more than ``max_files`` files or ``max_bytes`` bytes, the
+least recently used files no job is using are removed.
 """
 from __future__ import annotations
 
@@ -18,11 +20,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def track_key(video: Path) -> str:
-    """Hex sha256 of ``realpath \\0 size \\0 mtime_ns`` of the source shot."""
+def track_key(video: Path, video_range: tuple[int, int] | None = None) -> str:
+    """Hex sha256 of ``realpath \\0 size \\0 mtime_ns`` of the source shot, plus ``\\0 first \\0 count``
+    for a frame range (the whole shot keeps the key it always had)."""
     real = os.path.realpath(video)
     st = os.stat(real)
-    return hashlib.sha256(f"{real}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()
+    frames = "" if video_range is None else f"\0{video_range[0]}\0{video_range[1]}"
+    return hashlib.sha256(f"{real}\0{st.st_size}\0{st.st_mtime_ns}{frames}".encode()).hexdigest()
 
 
 class TrackCache:
@@ -34,13 +38,14 @@ class TrackCache:
         self._in_use: Counter[Path] = Counter()
         self._lock = threading.Lock()
 
-    def path_for(self, video: Path) -> Path:
-        return self.folder / f"{track_key(video)}.npz"
+    def path_for(self, video: Path, video_range: tuple[int, int] | None = None) -> Path:
+        return self.folder / f"{track_key(video, video_range)}.npz"
 
     @contextmanager
-    def use(self, video: Path) -> Iterator[Path]:
-        """The track file of ``video`` (may not exist yet) for one render; marked used and pruned after."""
-        path = self.path_for(video)
+    def use(self, video: Path, video_range: tuple[int, int] | None = None) -> Iterator[Path]:
+        """The track file of ``video`` (or of its ``video_range``; may not exist yet) for one render;
+        marked used and pruned after."""
+        path = self.path_for(video, video_range)
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._lock:
             self._in_use[path] += 1

@@ -100,3 +100,17 @@ def test_a_range_or_offset_outside_the_media_is_a_clear_input_error(media, ident
     with pytest.raises(InputError, match=problem):
         render_video(media["shot"], media["dub"], out, identity, FFV1, video_range=video_range, audio_offset_s=offset)
     assert not out.exists()
+
+
+def test_render_command_takes_a_range_and_an_offset(media, capsys):
+    from lipsync_cli.main import main
+
+    out = media["root"] / "cli.mkv"
+    code = main(["render", "--video", str(media["shot"]), "--audio", str(media["dub"]), "--out", str(out),
+                 "--generator", "identity", "--codec", "ffv1", "--video-range", str(FIRST), str(COUNT),
+                 "--audio-offset", str(OFFSET)])
+    assert code == 0, capsys.readouterr().err
+    assert (probe_video(out).frame_count, probe_video(out).timecode) == (COUNT, "01:00:01:12")
+    assert main(["render", "--video", str(media["shot"]), "--audio", str(media["dub"]), "--out", str(out),
+                 "--generator", "identity", "--audio-offset", "-1"]) == 2
+    assert "audio offset -1.0 s" in capsys.readouterr().err

@@ -45,8 +45,16 @@ class RenderSettings(_message.Message):
     fade_frames: int
     def __init__(self, codec: _Optional[str] = ..., quality: _Optional[int] = ..., audio_policy: _Optional[str] = ..., keep_original_audio: bool = ..., silence: _Optional[str] = ..., fade_frames: _Optional[int] = ...) -> None: ...
 
+class VideoRange(_message.Message):
+    __slots__ = ("first_frame", "frame_count")
+    FIRST_FRAME_FIELD_NUMBER: _ClassVar[int]
+    FRAME_COUNT_FIELD_NUMBER: _ClassVar[int]
+    first_frame: int
+    frame_count: int
+    def __init__(self, first_frame: _Optional[int] = ..., frame_count: _Optional[int] = ...) -> None: ...
+
 class SubmitRenderRequest(_message.Message):
-    __slots__ = ("request_id", "video", "audio", "output_path", "settings", "actor_profile", "priority", "labels")
+    __slots__ = ("request_id", "video", "audio", "output_path", "settings", "actor_profile", "priority", "labels", "video_range", "audio_offset_s")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +70,8 @@ class SubmitRenderRequest(_message.Message):
     ACTOR_PROFILE_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    VIDEO_RANGE_FIELD_NUMBER: _ClassVar[int]
+    AUDIO_OFFSET_S_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     video: MediaRef
     audio: MediaRef
@@ -70,7 +80,9 @@ class SubmitRenderRequest(_message.Message):
     actor_profile: MediaRef
     priority: int
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, request_id: _Optional[str] = ..., video: _Optional[_Union[MediaRef, _Mapping]] = ..., audio: _Optional[_Union[MediaRef, _Mapping]] = ..., output_path: _Optional[str] = ..., settings: _Optional[_Union[RenderSettings, _Mapping]] = ..., actor_profile: _Optional[_Union[MediaRef, _Mapping]] = ..., priority: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    video_range: VideoRange
+    audio_offset_s: float
+    def __init__(self, request_id: _Optional[str] = ..., video: _Optional[_Union[MediaRef, _Mapping]] = ..., audio: _Optional[_Union[MediaRef, _Mapping]] = ..., output_path: _Optional[str] = ..., settings: _Optional[_Union[RenderSettings, _Mapping]] = ..., actor_profile: _Optional[_Union[MediaRef, _Mapping]] = ..., priority: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., video_range: _Optional[_Union[VideoRange, _Mapping]] = ..., audio_offset_s: _Optional[float] = ...) -> None: ...
 
 class JobProgress(_message.Message):
     __slots__ = ("stage", "frames_done", "frames_total", "fps", "eta_seconds", "warnings")
