@@ -1,24 +1,25 @@
-"""Render a batch of takes through the daemon: cut each clip's ranges, submit idempotently, follow, report.
+"""Render a batch of takes through the daemon: submit each clip's range idempotently, follow, report.
 
 Shared by ``lipsync render-takes`` (the Resolve script's road), ``lipsync otio`` and nothing else: the
-watch folder submits whole files. A take is a range of a shot plus a stretch of a dub; the daemon renders
-whole files, so the ranges are cut losslessly next to the take's output (``.lipsync_cuts/``, under the
-same allowed root) and removed once the job is final. Each result is a dict shaped like the inbox's result
-document: ``request_id, state, job_id, output, report, error``.
+watch folder submits whole files. A take is a range of a shot plus a stretch of a dub; the job names both
+(``video_range``, ``audio_offset_s``), so the daemon decodes the shot from the range's first frame and no
+intermediate file is written. The dub must cover the clip: takes are rendered with the ``strict`` audio
+policy unless the settings say otherwise. Each result is a dict shaped like the inbox's result document:
+``request_id, state, job_id, output, report, error``.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
 from lipsync_daemon._proto import lipsync_pb2 as pb
 from lipsync_daemon.client import ClientError, LipsyncClient
-from lipsync_engine.errors import InputError
-
-from editor_plugins.segments import cut_audio, cut_video, video_rate
+from lipsync_engine.errors import AudioError, InputError, MediaError
+from lipsync_engine.media.opening import open_media
 
 BATCH_SCHEMA = "lipsync.take_batch/1"
 Event = Callable[[dict], None]
@@ -55,30 +56,43 @@ def read_batch(path: Path) -> list[TakeRequest]:
                          ) from exc
 
 
-def _cut_paths(request: TakeRequest) -> tuple[Path, Path]:
-    cuts = request.output.parent / ".lipsync_cuts"
-    return cuts / f"{request.request_id}.mkv", cuts / f"{request.request_id}.wav"
+def video_rate(path: Path) -> Fraction:
+    """Nominal frame rate of the first video stream from its header, exact (e.g. 24000/1001)."""
+    with open_media(path, MediaError, "video") as container:
+        if not container.streams.video:
+            raise MediaError(f"'{path}' has no video stream; pass the shot's video file")
+        stream = container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate
+        if not rate:
+            raise MediaError(f"'{path}' does not state a frame rate; re-wrap it as .mov or .mkv")
+        return Fraction(rate)
 
 
-def _remove_cuts(request: TakeRequest) -> None:
-    for cut in _cut_paths(request):
-        cut.unlink(missing_ok=True)
-
-
-def _manifest(request: TakeRequest) -> dict:
-    """The daemon job of ``request``: cut inputs, then a lipsync.job/1 manifest with a digest in its id."""
-    rate = video_rate(request.video)
+def _frames(request: TakeRequest) -> tuple[int, int]:
+    """(first frame, frame count) of the clip in its media, from frames or from seconds at the file's rate."""
     if request.video_range is not None:
         start, end = request.video_range
     else:
+        rate = video_rate(request.video)
         start_s, duration_s = request.source_seconds or (0.0, 0.0)
         start = round(start_s * rate)
         end = start + round(duration_s * rate)
-    video_cut, audio_cut = _cut_paths(request)
-    video = cut_video(request.video, start, end, video_cut)
-    audio = cut_audio(request.audio, request.audio_start_s, float((end - start) / rate), audio_cut)
-    manifest = {"schema": "lipsync.job/1", "video": str(video), "audio": str(audio), "output": str(request.output),
-                "settings": dict(request.settings), "labels": {k: str(v) for k, v in request.labels.items()}}
+    if not 0 <= start < end:
+        raise MediaError(f"source range {start}-{end} of '{request.video}' is empty or negative; the clip needs frames")
+    return start, end - start
+
+
+def _manifest(request: TakeRequest) -> dict:
+    """The daemon job of ``request``: a lipsync.job/1 manifest naming the clip's frames and dub offset, with a
+    digest of it in its id."""
+    first, count = _frames(request)
+    if request.audio_start_s < 0:
+        raise AudioError(f"the clip starts {-request.audio_start_s:.3f} s before the dub '{request.audio}' begins; "
+                         f"move the dub earlier or trim the clip")
+    manifest = {"schema": "lipsync.job/1", "video": str(request.video), "audio": str(request.audio),
+                "video_range": {"first_frame": first, "frame_count": count}, "audio_offset_s": request.audio_start_s,
+                "output": str(request.output), "settings": {"audio_policy": "strict", **request.settings},
+                "labels": {k: str(v) for k, v in request.labels.items()}}
     digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:10]
     manifest["request_id"] = f"{request.request_id}-{digest}"
     return manifest
@@ -107,16 +121,20 @@ def render_takes(client: LipsyncClient, requests: list[TakeRequest], on_event: E
     submitted: list[tuple[TakeRequest, pb.Job | None, dict | None]] = []
     for request in requests:
         try:
-            submitted.append((request, client.submit_manifest(_manifest(request)), None))
+            manifest = _manifest(request)
+            request.output.parent.mkdir(parents=True, exist_ok=True)  # the daemon writes into an existing folder
+            submitted.append((request, client.submit_manifest(manifest), None))
             continue
         except InputError as exc:
             refused = _result(request, None, ("INVALID_ARGUMENT", str(exc)))
+        except OSError as exc:
+            refused = _result(request, None, ("FAILED_PRECONDITION", f"cannot create the take folder "
+                                              f"'{request.output.parent}' ({exc.strerror or exc}); check the output "
+                                              f"folder setting"))
         except ClientError as exc:
-            _remove_cuts(request)
             if exc.code in ("UNAVAILABLE", "UNAUTHENTICATED", "DEADLINE_EXCEEDED"):
                 raise
             refused = _result(request, None, (exc.code, str(exc)))
-        _remove_cuts(request)
         submitted.append((request, None, refused))
         on_event(refused)
     results = []
@@ -129,7 +147,6 @@ def render_takes(client: LipsyncClient, requests: list[TakeRequest], on_event: E
                       "stage": job.progress.stage, "frames_done": job.progress.frames_done,
                       "frames_total": job.progress.frames_total})
         result = _result(request, job)
-        _remove_cuts(request)
         on_event(result)
         results.append(result)
     return results

@@ -63,6 +63,7 @@ class RenderReport:
     sync_score: float | None = None  # sync expert confidence on the generated mouth, when measured
     sync_offset: int | None = None  # frames; 0 is in sync
     elapsed_s: float = 0.0
+    timecode: str | None = None  # the take's start timecode (the source's, at the first frame rendered)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""

@@ -3,8 +3,10 @@
 The input timeline is copied unchanged (a Resolve export keeps its ``Resolve_OTIO`` metadata and start
 timecode); a rerun replaces the earlier ``LipSync XX`` track of a language instead of adding another.
 Each take clip references the rendered file (a bare path when the source used bare paths, as Resolve
-expects, else a file:// URL), with source range [0, duration) at the timeline's rate, and carries the QA
-record under ``metadata["lipsync"]``; frames kept from the source are OTIO markers.
+expects, else a file:// URL) with its available and source range in the take's own timecode (the source
+timecode of the clip's first frame; from 0 for a take without one: Resolve refuses 0-based ranges on media
+with a timecode), at the timeline's rate, and carries the QA record under ``metadata["lipsync"]``; frames
+kept from the source are OTIO markers.
 """
 from __future__ import annotations
 
@@ -13,24 +15,27 @@ from pathlib import Path
 import opentimelineio as otio
 
 from editor_plugins.otio.reader import OUTPUT_TRACK_PREFIX, ClipTake
+from lipsync_engine.media.timecode import timecode_frames
 
 RT, TR = otio.opentime.RationalTime, otio.opentime.TimeRange
 
 
-def _reference(path: Path, like: otio.schema.Clip, duration: otio.opentime.RationalTime
+def _reference(path: Path, like: otio.schema.Clip, available: otio.opentime.TimeRange
                ) -> otio.schema.ExternalReference:
     url = like.media_reference.target_url
     target = str(path) if not url.startswith("file:") else path.resolve().as_uri()
-    return otio.schema.ExternalReference(target_url=target, available_range=TR(RT(0, duration.rate), duration))
+    return otio.schema.ExternalReference(target_url=target, available_range=available)
 
 
 def take_clip(take: ClipTake, result: dict) -> otio.schema.Clip:
     """The OTIO clip of a rendered take, with its QA record as metadata and markers."""
     report = result.get("report") or {}
     duration = take.record_range.duration
+    timecode = report.get("timecode")
+    start = RT(timecode_frames(timecode, duration.rate) if timecode else 0, duration.rate)
     clip = otio.schema.Clip(name=f"{take.clip.name} {take.language}",
-                            media_reference=_reference(Path(result["output"]), take.clip, duration),
-                            source_range=TR(RT(0, duration.rate), duration))
+                            media_reference=_reference(Path(result["output"]), take.clip, TR(start, duration)),
+                            source_range=TR(start, duration))
     clip.metadata["lipsync"] = {
         "language": take.language, "job_id": result.get("job_id"), "request_id": result.get("request_id"),
         "model": report.get("generator"), "backend": report.get("backend"),
@@ -42,7 +47,8 @@ def take_clip(take: ClipTake, result: dict) -> otio.schema.Clip:
     for seg in report.get("passthrough") or []:
         clip.markers.append(otio.schema.Marker(
             name=f"lipsync: source kept ({seg['reason']})", color=otio.schema.MarkerColor.RED,
-            marked_range=TR(RT(seg["start"], duration.rate), RT(seg["end"] - seg["start"] + 1, duration.rate))))
+            marked_range=TR(start + RT(seg["start"], duration.rate),
+                            RT(seg["end"] - seg["start"] + 1, duration.rate))))
     return clip
 
 

@@ -20,6 +20,18 @@ def offset_timecode(timecode: str, frames: int, fps: Fraction) -> str:
 
     Raises MediaError for a timecode that is not ``HH:MM:SS:FF`` (or ``;FF`` drop-frame) at this rate.
     """
+    number, base, drop, separator, width = _parse(timecode, fps)
+    day = _to_frames(24, 0, 0, 0, base, drop)
+    return _to_timecode((number + frames) % day, base, drop, separator, width)
+
+
+def timecode_frames(timecode: str, fps: Fraction | float) -> int:
+    """Frames from 00:00:00:00 to ``timecode`` at ``fps`` (86400 for 01:00:00:00 at 24 or 23.976 fps)."""
+    return _parse(timecode, fps)[0]
+
+
+def _parse(timecode: str, fps: Fraction | float) -> tuple[int, int, bool, str, int]:
+    """(frame number, frames per second counted, drop-frame, separator before the frames, their digits)."""
     match = _TIMECODE.match(timecode.strip())
     base = max(1, round(fps))
     if match is None:
@@ -30,9 +42,7 @@ def offset_timecode(timecode: str, frames: int, fps: Fraction) -> str:
     values = (int(hours), int(minutes), int(seconds), int(frame))
     if values[1] > 59 or values[2] > 59 or values[3] >= base:
         raise MediaError(f"the source timecode '{timecode}' is out of range for {base} frames per second")
-    number = _to_frames(*values, base, drop) + frames
-    day = _to_frames(24, 0, 0, 0, base, drop)
-    return _to_timecode(number % day, base, drop, separator, len(frame))
+    return _to_frames(*values, base, drop), base, drop, separator, len(frame)
 
 
 def _dropped_per_minute(base: int) -> int:

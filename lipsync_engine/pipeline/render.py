@@ -123,6 +123,7 @@ def render_video(
         sync_score=verdict.confidence,
         sync_offset=verdict.offset,
         elapsed_s=round(time.monotonic() - started, 3),
+        timecode=info.timecode,
     )
 
 

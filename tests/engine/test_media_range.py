@@ -12,7 +12,7 @@ from media_factory import make_audio, make_video, pattern_frames
 
 from lipsync_engine.errors import InputError, MediaError
 from lipsync_engine.media import VideoWriter, probe_video, read_frames
-from lipsync_engine.media.timecode import offset_timecode
+from lipsync_engine.media.timecode import offset_timecode, timecode_frames
 
 FRAMES = pattern_frames(160, 96, 64)
 # long GOPs with B-frames: closed (x264's default), open (leading B-frames that need the previous GOP)
@@ -79,6 +79,12 @@ def test_a_range_outside_the_shot_is_refused(tmp_path: Path, frame_range, proble
 ])
 def test_offset_timecode(timecode: str, frames: int, fps: Fraction, expected: str) -> None:
     assert offset_timecode(timecode, frames, fps) == expected
+
+
+def test_timecode_frames_count_from_midnight() -> None:
+    assert timecode_frames("01:00:00:00", Fraction(24000, 1001)) == 86400
+    assert timecode_frames("00:10:00;00", Fraction(30000, 1001)) == 17982
+    assert timecode_frames("10:00:00:05", 25.0) == 900005
 
 
 def test_a_malformed_timecode_is_named(tmp_path: Path) -> None:

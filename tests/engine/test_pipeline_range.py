@@ -49,7 +49,7 @@ def test_range_take_is_those_frames_with_their_timecode_and_the_dub_from_the_off
     track = media["root"] / "range.track.npz"
     report = render_video(media["shot"], media["dub"], out, identity, FFV1, track=track,
                           video_range=(FIRST, COUNT), audio_offset_s=OFFSET)
-    assert report.frames == COUNT
+    assert report.frames == COUNT and report.timecode == "01:00:01:12"
     take = probe_video(out)
     assert (take.frame_count, take.fps, take.timecode) == (COUNT, 25, "01:00:01:12")  # 37 frames after 01:00:00:00
     assert all(np.array_equal(a, b) for a, b in zip(decoded(out), decoded(media["shot"])[FIRST:FIRST + COUNT]))

@@ -33,16 +33,19 @@ METADATA_FIELDS = ("Description", "Comments", "Keywords", "Shot", "Scene", "Take
 
 
 def probe(path: str):
-    """(fps, frames, type) of a media file as Resolve's clip properties show them, or None if unreadable."""
+    """(fps, frames, type, start TC) of a media file as Resolve's clip properties show them, or None if
+    unreadable. The start TC is the file's timecode tag ("00:00:00:00" without one)."""
     try:
         with av.open(path) as container:
             kind = " + ".join(k for k, streams in (("Video", container.streams.video),
                                                     ("Audio", container.streams.audio)) if streams)
+            tags = [container.metadata] + [s.metadata for s in container.streams.video]
+            start_tc = next((t["timecode"] for t in tags if t.get("timecode")), "00:00:00:00")
             if container.streams.video:
                 stream = container.streams.video[0]
                 frames = sum(1 for _ in container.decode(stream))
-                return "%g" % round(float(stream.average_rate), 3), frames, kind
-            return "", 0, kind
+                return "%g" % round(float(stream.average_rate), 3), frames, kind, start_tc
+            return "", 0, kind, start_tc
     except (av.FFmpegError, OSError):
         return None
 
@@ -231,7 +234,7 @@ class FakeMediaPool(ResolveObject):
         self._project = project
         self._root = FakeFolder("Master")
         self._current = self._root
-        self.known_media: dict = {}  # path -> (fps, frames, type) for media the fake should not probe
+        self.known_media: dict = {}  # path -> (fps, frames, type, start TC) for media the fake should not probe
 
     def _all_clips(self, folder=None):
         folder = folder or self._root

@@ -2,9 +2,10 @@
 
 Export writes Resolve's dialect (resolve_api.md section 6): ``Resolve_OTIO`` metadata, ``global_start_time`` =
 the start frame, tracks "Video N"/"Audio N" (or their names), clips with a bare-path ExternalReference, an
-``available_range`` from the media's own timecode origin and gaps between items.
+``available_range`` and source range in the media's own timecode (its "Start TC") and gaps between items.
 Import accepts only that shape: it returns None (and builds nothing) for a ``file://`` URL, a clip without
-``available_range``, a source range before the media's timecode origin, a missing ``global_start_time``, an
+``available_range``, a source range before the media's timecode origin (as the document states it, or as the
+media file's own timecode says: a 0-based range on media with a timecode), a missing ``global_start_time``, an
 unreadable file, or a ``timelineName`` that already exists. Unknown track-metadata keys are dropped.
 """
 from __future__ import annotations
@@ -30,10 +31,11 @@ def export_otio(timeline, path: str) -> bool:
                 if item.GetStart() > cursor:
                     track.append(otio.schema.Gap(source_range=TR(RT(0, rate), RT(item.GetStart() - cursor, rate))))
                 pooled = item.GetMediaPoolItem()
+                origin = _tc_frames(pooled.GetClipProperty("Start TC"), rate)
                 ref = otio.schema.ExternalReference(target_url=pooled.GetClipProperty("File Path"),
-                                                    available_range=TR(RT(0, rate), RT(pooled.frames, rate)))
+                                                    available_range=TR(RT(origin, rate), RT(pooled.frames, rate)))
                 track.append(otio.schema.Clip(name=item.GetName(), media_reference=ref, source_range=TR(
-                    RT(item.GetLeftOffset(), rate), RT(item.GetDuration(), rate))))
+                    RT(origin + item.GetLeftOffset(), rate), RT(item.GetDuration(), rate))))
                 cursor = item.GetEnd()
             out.tracks.append(track)
     try:
@@ -43,7 +45,14 @@ def export_otio(timeline, path: str) -> bool:
     return True
 
 
+def _tc_frames(timecode: str, rate: float) -> int:
+    hours, minutes, seconds, frames = (int(v) for v in timecode.replace(";", ":").split(":"))
+    return ((hours * 60 + minutes) * 60 + seconds) * round(rate) + frames
+
+
 def _resolve_shaped(document) -> bool:
+    from fake_resolve import probe
+
     if not isinstance(document, otio.schema.Timeline) or document.global_start_time is None:
         return False
     for clip in document.find_clips():
@@ -54,6 +63,10 @@ def _resolve_shaped(document) -> bool:
             return False
         if clip.source_range.start_time < ref.available_range.start_time:
             return False  # a 0-based range on media with a timecode
+        probed = probe(ref.target_url)
+        start = clip.source_range.start_time
+        if probed and start.to_frames() < _tc_frames(probed[3], start.rate):
+            return False  # the same, where the media file has a timecode the document does not state
     return True
 
 

@@ -34,8 +34,8 @@ def build_project(media_root, work):
     clips = {}
     for name in ("shot.mp4", "noface.mp4", "de.wav", "short.wav"):
         path = str(media_root / name)
-        fps, frames, kind = probe(path)
-        clips[name] = FakeMediaPoolItem(path, fps or "25", frames or 50, kind)
+        fps, frames, kind, start_tc = probe(path)
+        clips[name] = FakeMediaPoolItem(path, fps or "25", frames or 50, kind, start_tc)
         pool.GetRootFolder().clips.append(clips[name])
     timeline.place(clips["shot.mp4"], 5, 20, 90000, "video", 1)
     timeline.place(clips["noface.mp4"], 0, 10, 90015, "video", 1)

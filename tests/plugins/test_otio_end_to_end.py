@@ -1,10 +1,15 @@
 """`lipsync otio` end to end: a Resolve-shaped .otio file, the real daemon, takes on LipSync tracks."""
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
 import av
 import opentimelineio as otio
 
 from lipsync_cli.main import main
+from lipsync_daemon.tracks import track_key
+from media_factory import make_audio, speech_like
 
 RT, TR = otio.opentime.RationalTime, otio.opentime.TimeRange
 
@@ -36,11 +41,16 @@ def frames_of(url):
         return sum(1 for _ in container.decode(video=0))
 
 
+def files_under(folder):
+    return {p for p in folder.rglob("*") if p.is_file()}
+
+
 def test_otio_renders_each_clip_onto_a_language_track(media_root, daemon_env, capsys):
     work = media_root / "otio_e2e"
     work.mkdir()
     source = write_resolve_export(work / "reel.otio", media_root)
     out = work / "reel.lipsync.otio"
+    before = files_under(media_root)
     code = main(["otio", str(source), "--out", str(out), "--output-dir", str(work / "takes")])
     assert code == 0, capsys.readouterr()
     result = otio.adapters.read_from_file(str(out))
@@ -53,7 +63,34 @@ def test_otio_renders_each_clip_onto_a_language_track(media_root, daemon_env, ca
     meta = clips[1].metadata["lipsync"]
     assert meta["language"] == "DE" and meta["model"] == "identity" and meta["job_id"]
     assert meta["passthrough"][0]["reason"] == "no_face" and clips[1].markers  # the QA record travels along
-    assert not list((work / "takes").rglob(".lipsync_cuts/*"))  # intermediate cuts are removed
+    takes = {Path(unquote(urlparse(c.media_reference.target_url).path)) for c in clips}
+    assert files_under(media_root) - before == takes | {out}  # the clips' ranges were not cut to other files
+
+
+def test_languages_of_one_clip_share_its_face_track(media_root, daemon, daemon_env, capsys):
+    """Two dub tracks under one clip: two takes of the same source range, tracked once by the daemon."""
+    running, client = daemon
+    work = media_root / "otio_two_languages"
+    work.mkdir()
+    make_audio(work / "fr.wav", speech_like(2.0, seed=3), 16000)
+    timeline = otio.schema.Timeline(name="Two languages", global_start_time=RT(90000, 25))
+    video = otio.schema.Track(name="Video 1", kind=otio.schema.TrackKind.Video)
+    video.append(media_clip(media_root / "shot.mp4", 3, 12, 25))
+    timeline.tracks.append(video)
+    for language, dub in (("DE", media_root / "de.wav"), ("FR", work / "fr.wav")):
+        track = otio.schema.Track(name=f"Dub {language}", kind=otio.schema.TrackKind.Audio)
+        track.append(media_clip(dub, 10, 12, 50))  # the clip's audio starts 0.4 s into each dub
+        timeline.tracks.append(track)
+    source, out = work / "two.otio", work / "two.lipsync.otio"
+    otio.adapters.write_to_file(timeline, str(source))
+    assert main(["otio", str(source), "--out", str(out), "--output-dir", str(work / "takes")]) == 0, capsys.readouterr()
+    result = otio.adapters.read_from_file(str(out))
+    jobs = [client.get(c.metadata["lipsync"]["job_id"]) for t in result.video_tracks()[1:] for c in t.find_clips()]
+    assert len(jobs) == 2 and {j.request.video_range.frame_count for j in jobs} == {12}
+    assert {(j.request.video_range.first_frame, j.request.audio_offset_s) for j in jobs} == {(3, 0.4)}
+    track = running.config.tracks_dir / f"{track_key(media_root / 'shot.mp4', (3, 12))}.npz"
+    first_done = min(j.updated_unix for j in jobs)
+    assert track.is_file() and track.stat().st_mtime <= first_done  # written by the first job, read by the second
 
 
 def test_otio_reports_missing_media_and_still_writes_the_rest(media_root, daemon_env, capsys):

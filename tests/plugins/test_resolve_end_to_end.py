@@ -30,7 +30,9 @@ def test_menu_script_places_takes_reports_failures_and_reruns_without_duplicates
     log = capsys.readouterr().out
     assert code == 1, log  # the FR dub is too short: reported
     assert "placed 2 take(s), 2 failed" in log
-    assert log.count("shorter than the clip") >= 2
+    assert "shorter than the clip" in log  # the 0.3 s FR dub ends inside shot.mp4's clip...
+    assert "past the end of the dub" in log  # ...and before noface.mp4's clip starts
+    assert not list(work.rglob("*.mkv")) and not list(work.rglob("*.wav"))  # no range was cut to a file
     assert [timeline.GetTrackName("video", i) for i in (1, 2)] == ["Video 1", "LipSync DE"]
     assert timeline.GetTrackCount("video") == 2  # no track for the language that failed
     placed = timeline.GetItemListInTrack("video", 2)

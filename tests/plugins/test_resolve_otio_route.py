@@ -1,9 +1,11 @@
 """The free edition's route (what LipSync.lua does): Resolve OTIO export -> `lipsync otio` -> Resolve import."""
 from __future__ import annotations
 
+import av
 import opentimelineio as otio
 from resolve_scene import build_project
-from fake_resolve import FakeResolve
+from fake_resolve import FakeMediaPoolItem, FakeResolve, FakeTimeline, probe
+from media_factory import make_video
 
 from lipsync_cli.main import main
 
@@ -48,3 +50,34 @@ def test_import_refuses_otio_that_is_not_resolve_shaped(tmp_path):
     otio.adapters.write_to_file(timeline, str(path))
     assert resolve.project.GetMediaPool().ImportTimelineFromFile(str(path), {"timelineName": "x"}) is None
     assert resolve.project.GetTimelineCount() == 0
+
+
+def test_takes_of_media_with_a_timecode_import_at_their_own_timecode(media_root, daemon_env):
+    """A take carries the source timecode of its clip's first frame; the OTIO must say so, or Resolve
+    refuses it (a 0-based range on media with a timecode)."""
+    work = media_root / "otio_route_tc"
+    work.mkdir()
+    with av.open(str(media_root / "shot.mp4")) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    shot = make_video(work / "shot_tc.mov", frames, timecode="10:00:00:00")
+    resolve = FakeResolve()
+    pool = resolve.project.GetMediaPool()
+    timeline = resolve.project.add_timeline(FakeTimeline("TC reel", fps=25))
+    timeline.SetTrackName("audio", 1, "Dub DE")
+    items = {}
+    for path in (shot, media_root / "de.wav"):
+        items[path.name] = FakeMediaPoolItem(str(path), *probe(str(path)))
+        pool.GetRootFolder().clips.append(items[path.name])
+    assert items["shot_tc.mov"].GetClipProperty("Start TC") == "10:00:00:00"
+    timeline.place(items["shot_tc.mov"], 5, 20, 90000, "video", 1)
+    timeline.place(items["de.wav"], 0, 50, 90000, "audio", 1)
+    exported, converted = work / "tc.otio", work / "tc-takes.otio"
+    assert timeline.Export(str(exported), resolve.EXPORT_OTIO) is True
+    assert main(["otio", str(exported), "--out", str(converted), "--output-dir", str(work / "takes")]) == 0
+
+    take_clip = otio.adapters.read_from_file(str(converted)).video_tracks()[1].find_clips()[0]
+    assert take_clip.source_range.start_time.to_frames() == 10 * 3600 * 25 + 5  # 10:00:00:05
+    imported = pool.ImportTimelineFromFile(str(converted), {"timelineName": "TC reel LipSync"})
+    assert imported is not None, "Resolve would refuse the take clip's range"
+    take = imported.GetItemListInTrack("video", 2)[0]
+    assert (take.GetStart(), take.GetEnd(), take.GetLeftOffset()) == (90000, 90015, 0)

@@ -1,9 +1,9 @@
 """Render clip jobs through the ``lipsync`` command line, the stdlib-only road to the daemon.
 
-Resolve's Python has neither gRPC nor a video decoder, and the daemon renders whole files, while a
-timeline clip uses a range of its media and a stretch of the dub. So the script writes a take batch
-(JSON, ``lipsync.take_batch/1``, atomically) and runs ``lipsync render-takes BATCH``, which cuts the ranges,
-submits them to the daemon with idempotency keys, and streams one JSON event per line on stdout:
+Resolve's Python has no gRPC. So the script writes a take batch (JSON, ``lipsync.take_batch/1``,
+atomically): per clip its media, source frame range, dub and offset into the dub, and runs
+``lipsync render-takes BATCH``, which submits each range to the daemon as a job with idempotency keys
+(nothing is cut: the job names the range) and streams one JSON event per line on stdout:
 ``{"event": "progress", "request_id", "state", "stage", "frames_done", "frames_total"}`` and
 ``{"event": "result", "request_id", "state", "job_id", "output", "report", "error"}``.
 """
