@@ -59,7 +59,8 @@ def validate_manifest(data: Any) -> dict[str, Any]:
               "manifest 'video_range' must be {\"first_frame\": integer >= 0, \"frame_count\": integer >= 1}")
     if "audio_offset_s" in data:
         offset = data["audio_offset_s"]
-        _need(type(offset) in (int, float) and offset >= 0, "manifest 'audio_offset_s' must be a number of seconds >= 0")
+        _need(type(offset) in (int, float) and offset >= 0,
+              "manifest 'audio_offset_s' must be a number of seconds >= 0")
     labels = data.get("labels", {})
     _need(isinstance(labels, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()),
           "manifest 'labels' must be an object of strings")
