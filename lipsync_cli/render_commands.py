@@ -77,7 +77,8 @@ def _add_generator_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--triton-url", metavar="HOST:PORT", help="Triton server's gRPC endpoint (--backend triton)")
     parser.add_argument("--triton-model", help="model name in the Triton repository (default: lipsync_renderer)")
     parser.add_argument("--engine-cache", metavar="DIR", type=Path,
-                        help="keep exported ONNX files / TensorRT plans here so they are built once")
+                        help="keep exported ONNX files / TensorRT plans here so they are built once "
+                             "(default: $LIPSYNC_CACHE/engines, else ~/.cache/lipsync/engines)")
     parser.add_argument("--max-batch", type=int, help="largest batch sent to the device at once (default: 32)")
 
 

@@ -1,6 +1,7 @@
 """Shared fixtures: the real clips in ../shared/data and short fixtures cut from them at test time."""
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/media_factory.
 from media_factory import clip_frames, make_video, shared_data  # noqa: E402
 
 SPEECH_CLIP = "clips/grid_bbaf2n.mp4"  # 360x288, 25 fps, 3 s, one speaker, CC-BY-4.0 (GRID corpus)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def engine_cache(tmp_path_factory) -> Path:
+    """The per-user engine cache (exported .onnx files) lives in a session folder, never in the real home."""
+    root = tmp_path_factory.mktemp("lipsync-cache")
+    os.environ["LIPSYNC_CACHE"] = str(root)  # subprocesses (CLI, daemon) inherit it
+    return root / "engines"
 
 
 @pytest.fixture(scope="session")

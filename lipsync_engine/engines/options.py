@@ -1,6 +1,7 @@
 """Settings of a renderer engine that are not the model, device or precision: built once at the edge."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -8,6 +9,21 @@ from typing import Any
 from lipsync_engine.errors import InputError
 
 DEFAULT_TRITON_MODEL = "lipsync_renderer"
+CACHE_ENV = "LIPSYNC_CACHE"  # the user's lipsync cache folder; engines keep their files in its "engines"
+
+
+def default_cache_dir() -> Path:
+    """Where exported .onnx and built .plan files are kept when no cache_dir is given.
+
+    ``$LIPSYNC_CACHE/engines``, else ``$XDG_CACHE_HOME/lipsync/engines``, else ``~/.cache/lipsync/engines``.
+    The one place the engine reads the environment: a per-user default, like a compiler's cache, so a
+    second load of the same weights skips the export (files are keyed by the weights' sha256).
+    """
+    root = os.environ.get(CACHE_ENV)
+    if not root:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        root = Path(xdg) / "lipsync" if xdg else Path.home() / ".cache" / "lipsync"
+    return Path(root) / "engines"
 
 
 @dataclass(frozen=True)
@@ -16,7 +32,8 @@ class EngineOptions:
 
     max_batch: int = 32  # largest batch one call sends to the device; bigger inputs are split
     opt_batch: int = 8  # TensorRT: batch the kernels are tuned for (the pipeline's usual); capped at max_batch
-    cache_dir: Path | None = None  # onnx/tensorrt: where exported .onnx and built .plan files are kept
+    cache_dir: Path | None = None  # onnx/tensorrt: where exported .onnx and built .plan files are kept;
+    # None: default_cache_dir() (a temporary folder per load when that cannot be created)
     threads: int = 0  # onnx on CPU: intra-op threads; 0 lets onnxruntime choose
     triton_url: str | None = None  # triton: "host:port" of the server's gRPC endpoint
     triton_model: str = DEFAULT_TRITON_MODEL  # triton: model name in the server's repository

@@ -5,7 +5,6 @@ Device buffers are torch CUDA tensors; one execution context runs on torch's cur
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +78,7 @@ def load(model_or_path: object, request: EngineRequest) -> TensorRTEngine:
     needs ``example_inputs``)."""
     from torch import nn
 
+    from lipsync_engine.export.files import cache_folder
     from lipsync_engine.export.onnx import onnx_file_for
     from lipsync_engine.export.tensorrt import build_trt_engine
 
@@ -88,7 +88,7 @@ def load(model_or_path: object, request: EngineRequest) -> TensorRTEngine:
         return TensorRTEngine(Path(str(model_or_path)), device=request.device, precision=request.precision,
                               max_batch=options.max_batch)
     with contextlib.ExitStack() as stack:
-        cache = options.cache_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lipsync-trt-")))
+        cache = cache_folder(options.cache_dir, stack)
         onnx_path = stack.enter_context(onnx_file_for(model_or_path, request.example_inputs, cache, request.precision))
         plan = build_trt_engine(onnx_path, cache, precision=request.precision, opt_batch=options.opt_batch,
                                 max_batch=options.max_batch, device_index=index)

@@ -4,11 +4,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from lipsync_engine.engines.options import default_cache_dir
 
 
 def file_sha256(path: Path) -> str:
@@ -44,11 +48,13 @@ def fsync_dir(path: Path) -> None:
 def atomic_output(target: Path) -> Iterator[Path]:
     """Yield a temp path beside ``target``; on success fsync it and os.replace it onto ``target``.
 
-    On an exception the temp file is removed and ``target`` is left as it was.
+    On an exception the temp file is removed and ``target`` is left as it was. Several writers of one
+    target (threads, processes) each write their own temp file; the last rename wins, and a reader
+    always opens a complete file.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")  # unique per writer
     try:
         yield temp
         with open(temp, "rb+") as handle:
@@ -57,3 +63,16 @@ def atomic_output(target: Path) -> Iterator[Path]:
         fsync_dir(target.parent)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def cache_folder(cache_dir: Path | None, stack: contextlib.ExitStack) -> Path:
+    """The folder for exports and plans: ``cache_dir``, else the per-user default_cache_dir(), created
+    (owner-only) when missing; when it cannot be created, a temporary folder that ``stack`` removes."""
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return folder
+    except OSError:
+        if cache_dir is not None:
+            raise
+        return Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lipsync-engines-")))

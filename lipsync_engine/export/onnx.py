@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import tempfile
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -23,12 +23,14 @@ from lipsync_engine.engines import RendererEngine
 from lipsync_engine.engines.onnx_engine import OnnxEngine
 from lipsync_engine.engines.torch_engine import forward_input_names
 from lipsync_engine.errors import InputError, ModelError
-from lipsync_engine.export.files import atomic_output, file_sha256, module_sha256
+from lipsync_engine.export.files import atomic_output, cache_folder, file_sha256, module_sha256
 
 ONNX_OPSET = 17
 OUTPUT_NAME = "output"
 PARITY_ATOL = {"fp32": 1e-4, "fp16": 2e-2}  # onnxruntime vs fp32 torch on CPU; outputs are in [0, 1]
 CHECK_BATCHES = (1, 3, 8)  # batch sizes the exported file is run at before it is kept
+# torch.onnx.export keeps global state (GLOBALS.in_onnx_export): one export at a time per process
+_EXPORTING = threading.RLock()
 
 
 class HalfPrecision(nn.Module):
@@ -120,7 +122,7 @@ def export_onnx(
     axes = {name: {0: "batch"} for name in (*names, OUTPUT_NAME)}
     with atomic_output(Path(out)) as temp:
         try:
-            with warnings.catch_warnings():
+            with _EXPORTING, warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation + tracer notes
                 torch.onnx.export(
                     traced, tuple(example.values()), str(temp), dynamo=False, input_names=list(names),
@@ -149,8 +151,9 @@ def onnx_file_for(
 ) -> Iterator[Path]:
     """Yield an .onnx path for a model: the path itself, or a verified ``precision`` export of the module.
 
-    Exports go to ``cache_dir/renderer-<weights sha256[:16]>-<precision>.onnx`` (reused when present),
-    or to a temporary directory removed when the context exits.
+    Exports go to ``cache_dir/renderer-<weights sha256[:16]>-<precision>.onnx`` (reused when present);
+    ``cache_dir=None`` is the per-user default (engines.options.default_cache_dir). Several processes
+    may export into one cache at once: each writes its own temp file and renames it into place.
     """
     if not isinstance(model_or_path, nn.Module):
         path = Path(model_or_path)
@@ -158,9 +161,11 @@ def onnx_file_for(
             raise InputError(f"'{path}' is not an .onnx file; export one with `lipsync export-onnx`")
         yield path
         return
+    _check_example(model_or_path, example_inputs)  # needed on a cache hit too, so a call works the same on every machine
     with contextlib.ExitStack() as stack:
-        folder = cache_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lipsync-onnx-")))
+        folder = cache_folder(cache_dir, stack)
         target = folder / f"renderer-{module_sha256(model_or_path)[:16]}-{precision}.onnx"
-        if not target.is_file():
-            export_onnx(model_or_path, example_inputs, target, precision=precision)
+        with _EXPORTING:  # a second thread waits for the first's export and reuses it
+            if not target.is_file():
+                export_onnx(model_or_path, example_inputs, target, precision=precision)
         yield target
