@@ -19,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--minutes", type=float, default=20.0, help="renderer training budget (default: %(default)s)")
     train.add_argument("--motion-steps", type=int, default=1250, help="audio-to-motion steps (default: %(default)s)")
     train.add_argument("--threads", type=int, default=1, help="torch threads (default: %(default)s)")
+    _renderer_loss_flags(train)
     train.set_defaults(handler=_train)
 
     adapt = subparsers.add_parser(
@@ -36,6 +37,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     adapt.set_defaults(handler=_adapt)
 
 
+# Renderer settings reachable from `lipsync train`: flag -> (RendererTrainConfig field, type, help). Unset
+# flags keep the config's defaults (the shipped run's, docs/model.md); torch is not imported to show them.
+_RENDERER_FLAGS = {
+    "--lr": ("lr", float, "renderer learning rate (a resumed run switches to it)"),
+    "--sync-weight": ("sync_weight", float, "weight of the sync expert's loss (0 = off)"),
+    "--sync-windows": ("sync_windows", int, "5-frame windows per step for the sync loss"),
+    "--gan-weight": ("gan_weight", float, "weight of the patch-GAN hinge loss (0 = off)"),
+    "--feature-match-weight": ("feature_match_weight", float, "weight of the discriminator feature-matching loss"),
+    "--disc-lr": ("disc_lr", float, "discriminator learning rate"),
+    "--disc-pretrain-steps": ("disc_pretrain_steps", int, "discriminator-only steps before its losses reach the renderer"),
+}
+
+
+def _renderer_loss_flags(parser: argparse.ArgumentParser) -> None:
+    for flag, (field, kind, text) in _RENDERER_FLAGS.items():
+        parser.add_argument(flag, dest=field, type=kind, default=argparse.SUPPRESS,
+                            help=f"{text} (default: RendererTrainConfig's)")
+
+
 def _train(args: argparse.Namespace) -> int:
     from lipsync_engine.errors import InputError
     from lipsync_engine.train.motion_training import MotionTrainConfig
@@ -44,8 +64,12 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.minutes <= 0 or args.motion_steps < 1 or args.threads < 1:
         raise InputError("--minutes must be > 0, --motion-steps and --threads >= 1")
+    losses = {field: getattr(args, field) for field, _, _ in _RENDERER_FLAGS.values() if hasattr(args, field)}
+    if any(v < 0 for v in losses.values()) or losses.get("lr", 1.0) <= 0 or losses.get("sync_windows", 1) < 1:
+        raise InputError("--lr must be > 0, --sync-windows >= 1, loss weights and step counts >= 0")
     run = TrainRun(cache=Path(args.cache), out=Path(args.out), work=Path(args.work), threads=args.threads,
-                   motion=MotionTrainConfig(steps=args.motion_steps), renderer=RendererTrainConfig(minutes=args.minutes))
+                   motion=MotionTrainConfig(steps=args.motion_steps),
+                   renderer=RendererTrainConfig(minutes=args.minutes, **losses))
     notes = run_training(run, log=lambda line: print(line, flush=True))
     print(json.dumps(notes["crop_psnr_validation"], indent=1))
     return 0

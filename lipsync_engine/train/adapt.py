@@ -87,7 +87,8 @@ def adapt_actor(generator: LearnedGenerator, samples: ProfileSamples, config: Ad
     tuned = copy.deepcopy(generator.bundle.renderer)
     sampler = PairSampler([fit_clip], generator.bundle.basis, generator.bundle.config.renderer.region_top,
                           SamplingConfig(min_gap=6))
-    tc = RendererTrainConfig(minutes=config.finetune_minutes, lr=config.lr, gan_weight=0.0, log_every=20)
+    tc = RendererTrainConfig(minutes=config.finetune_minutes, lr=config.lr, gan_weight=0.0, feature_match_weight=0.0,
+                             sync_weight=0.0, log_every=20)  # footage without speech, no discriminator
     with tempfile.TemporaryDirectory(prefix="lipsync-adapt-", dir=work) as tmp:
         train_renderer(tuned, sampler, tc, Path(tmp) / "finetune.pt", log)
     state = {k: v.detach().clone() for k, v in tuned.state_dict().items()}

@@ -1,8 +1,8 @@
 """`lipsync train`: reproduce the default generator weights from the dataset cache.
 
 Stages: fit the mouth-code basis and train audio-to-motion (about a minute), train the renderer for a
-time budget (resumable checkpoint in ``work``), measure crop-level PSNR on the validation speakers, and
-write the fp16 weights file with its config and the measured numbers in the metadata.
+time budget (resumable checkpoint in ``work``), measure crop-level PSNR, sync and sharpness on the
+validation speakers, and write the fp16 weights file with its config and the measured numbers in the metadata.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from lipsync_engine.model.bundle import GeneratorBundle, save_bundle
 from lipsync_engine.model.config import GeneratorConfig
 from lipsync_engine.model.renderer import build_renderer
 from lipsync_engine.train.clips import load_train_clips
-from lipsync_engine.train.crop_eval import evaluate
+from lipsync_engine.sync.checkpoint import load_sync_expert
+from lipsync_engine.train.crop_eval import evaluate, evaluate_sync
 from lipsync_engine.train.motion_training import MotionTrainConfig, train_motion
 from lipsync_engine.train.renderer_training import RendererTrainConfig, train_renderer
 from lipsync_engine.train.sampling import PairSampler, SamplingConfig
@@ -54,6 +55,8 @@ def run_training(run: TrainRun, log=print) -> dict:
                              gain=gain)
     crop_metrics = evaluate(LearnedGenerator(bundle), val)
     log(f"validation crop PSNR: {json.dumps(crop_metrics['mean'])}")
+    sync_metrics = evaluate_sync(LearnedGenerator(bundle), val, load_sync_expert(run.renderer.sync_expert))
+    log(f"validation sync and sharpness (own codes): {json.dumps(sync_metrics['mean'])}")
     bundle.notes = {
         "trained_on": f"{run.cache} (train split)",
         "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} torch thread(s)",
@@ -61,6 +64,7 @@ def run_training(run: TrainRun, log=print) -> dict:
         "renderer": {k: round(v, 5) if isinstance(v, float) else v for k, v in renderer_stats.items()},
         "motion_validation": motion_metrics,
         "crop_psnr_validation": crop_metrics["mean"],
+        "crop_sync_validation": sync_metrics["mean"],
         "train_config": json.loads(json.dumps(
             {"motion": asdict(run.motion), "renderer": asdict(run.renderer), "sampling": asdict(run.sampling)})),
         "params": {"renderer": _params(renderer), "motion": _params(motion)},
