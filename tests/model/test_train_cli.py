@@ -1,4 +1,4 @@
-"""`lipsync train` end to end on a tiny dataset cache built from two 2-second cuts of real footage."""
+"""`lipsync train` end to end on a tiny dataset cache built from two 2-second cuts of real footage (conftest)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,22 +6,7 @@ from pathlib import Path
 import pytest
 
 from lipsync_cli.main import main
-from lipsync_engine.audio import load_audio
 from lipsync_engine.generator.learned import load_learned
-
-
-@pytest.fixture
-def tiny_cache(cut_clip, speech_clip: Path, tmp_path: Path) -> Path:
-    pcm = load_audio(speech_clip)
-    train_dir, val_dir = tmp_path / "actor_a", tmp_path / "grid_s2"  # grid_s2 is a validation speaker
-    train_dir.mkdir()
-    val_dir.mkdir()
-    cut_clip(frames=50, out_name="actor_a/a.mp4", audio=pcm[:32000], audio_rate=16000)
-    cut_clip(start=1.0, frames=50, out_name="grid_s2/b.mp4", audio=pcm[16000:48000], audio_rate=16000)
-    cache = tmp_path / "cache"
-    assert main(["build-dataset", "--no-shared", "--add", str(train_dir), "--add", str(val_dir),
-                 "--cache", str(cache)]) == 0
-    return cache
 
 
 def test_train_writes_loadable_weights_with_its_numbers_and_resumes(
@@ -29,11 +14,18 @@ def test_train_writes_loadable_weights_with_its_numbers_and_resumes(
 ) -> None:
     out, work = tmp_path / "gen.safetensors", tmp_path / "work"
     args = ["train", "--cache", str(tiny_cache), "--out", str(out), "--work", str(work),
-            "--minutes", "0.05", "--motion-steps", "30"]
+            "--minutes", "0.05", "--motion-steps", "30", "--sync-weight", "0.004", "--gan-weight", "0.002",
+            "--feature-match-weight", "3", "--disc-lr", "3e-5", "--disc-pretrain-steps", "7"]
     assert main(args) == 0
     generator = load_learned(str(out), backend="torch")
     notes = generator.bundle.notes
     assert set(notes["crop_psnr_validation"]) == {"retrieval", "fixed_reference", "paste_reference"}
+    assert -1.0 < notes["crop_sync_validation"]["sync_conf_rendered"] < 1.0
+    assert notes["crop_sync_validation"]["sharpness_ratio"] > 0
+    settings = notes["train_config"]["renderer"]
+    assert (settings["sync_weight"], settings["gan_weight"], settings["feature_match_weight"]) == (0.004, 0.002, 3.0)
+    assert (settings["disc_lr"], settings["disc_pretrain_steps"], settings["lr"]) == (3e-5, 7, 2e-4)
+    assert "sync" in notes["renderer"]  # the sync loss ran
     assert notes["renderer"]["steps"] >= 1
     assert (work / "renderer.pt").is_file()
     capsys.readouterr()
@@ -46,3 +38,8 @@ def test_train_without_a_cache_is_a_clear_error(tmp_path: Path, capsys: pytest.C
     assert main(["train", "--cache", str(tmp_path / "none"), "--out", str(tmp_path / "g.safetensors")]) == 2
     err = capsys.readouterr().err
     assert "build-dataset" in err and "Traceback" not in err
+
+
+def test_train_refuses_a_negative_loss_weight(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--cache", str(tmp_path), "--sync-weight", "-1"]) == 2
+    assert "--sync-windows >= 1, loss weights" in capsys.readouterr().err
