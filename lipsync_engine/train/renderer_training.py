@@ -31,7 +31,8 @@ class RendererTrainConfig:
     temporal_weight: float = 0.5
     # Sync expert (losses.sync_nce): ``sync_windows`` windows of the expert's frame count (5) per step,
     # rendered from their own mouth codes on speech of sync-usable clips; they count in the reconstruction
-    # losses too. Each 5-crop window costs about 60% of the 8-crop pair batch on the CPU.
+    # losses too. One 5-crop window makes a step about 1.8x as long on the CPU. Off: a 38-minute CPU
+    # fine-tune at 0.003 gave no clear gain (docs/model.md, design comparison 3).
     sync_weight: float = 0.0
     sync_windows: int = 1
     sync_shift: int = 8  # negatives: the speech moved 3..sync_shift frames either way (as the expert trained)
@@ -40,7 +41,8 @@ class RendererTrainConfig:
     # (masked L1 0.022 -> 0.40). Safer: the discriminator first learns on the frozen renderer
     # (disc_pretrain_steps), learns slower than the renderer (disc_lr), is scored only where the mask is
     # (losses.patch_weights), and the renderer mostly gets the paired feature-matching term
-    # (feature_match_weight) with a small hinge term (gan_weight).
+    # (feature_match_weight) with a small hinge term (gan_weight). Off: tried at gan 0.003 + feature
+    # matching 5 in the same fine-tune, the discriminator barely learned (hinge loss 2.00 -> 1.96).
     gan_weight: float = 0.0
     feature_match_weight: float = 0.0
     gan_start_step: int = 300  # reconstruction-only warm-up before the discriminator joins
