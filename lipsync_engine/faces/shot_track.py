@@ -27,6 +27,7 @@ class ShotTrack:
     interpolated: np.ndarray  # (N,) bool: short dropouts filled from their neighbours
     first_index: int = 0
     frame_size: tuple[int, int] = (0, 0)  # (width, height) of the frames tracked
+    source: str = ""  # what was tracked (file, its size and mtime, frame range), see pipeline.shot.source_key
 
     def __len__(self) -> int:
         return len(self.valid)
@@ -52,7 +53,7 @@ class ShotTrack:
             reasons=np.array([r or "" for r in self.reasons], dtype=np.str_),
             other_faces=np.array(self.other_faces, dtype=np.int64).reshape(-1, 2), fps=np.float64(self.fps),
             raw_points=self.raw_points, interpolated=self.interpolated, first_index=np.int64(self.first_index),
-            frame_size=np.array(self.frame_size, dtype=np.int64),
+            frame_size=np.array(self.frame_size, dtype=np.int64), source=np.str_(self.source),
         )
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         try:
@@ -80,6 +81,7 @@ class ShotTrack:
                     other_faces=[(int(a), int(b)) for a, b in z["other_faces"]], fps=float(z["fps"]),
                     raw_points=z["raw_points"], interpolated=z["interpolated"].astype(bool),
                     first_index=int(z["first_index"]), frame_size=tuple(int(v) for v in z["frame_size"]),
+                    source=str(z["source"]) if "source" in z.files else "",
                 )
         except (OSError, KeyError, ValueError) as exc:
             if isinstance(exc, InputError):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
@@ -95,8 +95,9 @@ def first_pass(
     ``overlap``: decode in a thread of its own, up to TRACK_QUEUE_FRAMES ahead of the tracker.
     """
     cached = _cached_track(track_cache)
-    if cached is not None and len(cached) != info.frame_count:
-        cached = None  # a cache of another cut of the shot: track again (and overwrite it)
+    source = source_key(info)
+    if cached is not None and (len(cached) != info.frame_count or cached.source not in ("", source)):
+        cached = None  # a cache of another file, version or range of the shot: track again (and overwrite it)
     samples = SampleFrames(sample_indices(info.frame_count, info.fps) if need_samples else set())
     starts: list[Fraction] = []
 
@@ -122,8 +123,24 @@ def first_pass(
             f"delete the stale track cache and render again"
         )
     if isinstance(track_cache, (str, os.PathLike)) and cached is None:
+        track = replace(track, source=source)
         track.save(Path(track_cache))
     return ShotPass(starts=starts, track=track, samples=samples)
+
+
+def source_key(info: VideoInfo) -> str:
+    """What a face track was measured on: the file, its size and mtime, the frame range and picture size.
+
+    A track cache whose key differs (a replaced or re-rendered source, another range of the same length)
+    is not reused; caches written before keys existed are still matched by frame count.
+    """
+    try:
+        stat = os.stat(info.path)
+        version = f"{stat.st_size}:{stat.st_mtime_ns}"
+    except OSError:
+        version = "?"
+    return (f"{os.path.realpath(info.path)}|{version}|frames {info.first_frame}+{info.frame_count}"
+            f"|{info.width}x{info.height}")
 
 
 def resample_valid(info: VideoInfo, track: ShotTrack, meter: StageMeter) -> SampleFrames:

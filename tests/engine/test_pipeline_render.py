@@ -250,6 +250,19 @@ def test_stale_track_cache_is_measured_again(media, identity, track_cache, tmp_p
     assert len(ShotTrack.load(cache)) == 3
 
 
+def test_track_cache_of_another_range_of_equal_length_is_measured_again(media, identity, tmp_path):
+    cache = tmp_path / "range.npz"
+    render_video(media["mkv"], media["dub8"], tmp_path / "a.mkv", identity, FFV1, track=cache, video_range=(0, 8))
+    first = ShotTrack.load(cache)
+    stamp = cache.stat().st_mtime_ns
+    render_video(media["mkv"], media["dub8"], tmp_path / "a2.mkv", identity, FFV1, track=cache, video_range=(0, 8))
+    assert cache.stat().st_mtime_ns == stamp  # the same range reuses its track
+    render_video(media["mkv"], media["dub8"], tmp_path / "b.mkv", identity, FFV1, track=cache, video_range=(10, 8))
+    second = ShotTrack.load(cache)
+    assert "frames 0+8" in first.source and "frames 10+8" in second.source
+    assert not np.allclose(first.raw_points, second.raw_points, equal_nan=True)
+
+
 def test_qa_sync_verdict_tells_own_speech_from_another(identity, tmp_path):
     cache = tmp_path / "grid.track.npz"
     own = render_video(FACE_CLIP, FACE_CLIP, tmp_path / "own.mkv", identity, FFV1, track=cache)
