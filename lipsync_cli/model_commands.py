@@ -19,6 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--minutes", type=float, default=20.0, help="renderer training budget (default: %(default)s)")
     train.add_argument("--motion-steps", type=int, default=1250, help="audio-to-motion steps (default: %(default)s)")
     train.add_argument("--threads", type=int, default=1, help="torch threads (default: %(default)s)")
+    train.add_argument("--mask-below", type=float, default=0.06,
+                       help="repaint mask growth below the jaw, fraction of the crop; stored in the weights "
+                            "and used at run time too (default: %(default)s)")
     _renderer_loss_flags(train)
     train.set_defaults(handler=_train)
 
@@ -58,17 +61,23 @@ def _renderer_loss_flags(parser: argparse.ArgumentParser) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from lipsync_engine.errors import InputError
+    from lipsync_engine.model.config import GeneratorConfig, RendererConfig
     from lipsync_engine.train.motion_training import MotionTrainConfig
     from lipsync_engine.train.renderer_training import RendererTrainConfig
     from lipsync_engine.train.run import TrainRun, run_training
 
     if args.minutes <= 0 or args.motion_steps < 1 or args.threads < 1:
         raise InputError("--minutes must be > 0, --motion-steps and --threads >= 1")
+    generator = GeneratorConfig(renderer=RendererConfig(mask_below=args.mask_below))
+    try:
+        generator.renderer.check()
+    except ValueError as exc:
+        raise InputError(f"--mask-below: {exc}") from None
     losses = {field: getattr(args, field) for field, _, _ in _RENDERER_FLAGS.values() if hasattr(args, field)}
     if any(v < 0 for v in losses.values()) or losses.get("lr", 1.0) <= 0 or losses.get("sync_windows", 1) < 1:
         raise InputError("--lr must be > 0, --sync-windows >= 1, loss weights and step counts >= 0")
     run = TrainRun(cache=Path(args.cache), out=Path(args.out), work=Path(args.work), threads=args.threads,
-                   motion=MotionTrainConfig(steps=args.motion_steps),
+                   generator=generator, motion=MotionTrainConfig(steps=args.motion_steps),
                    renderer=RendererTrainConfig(minutes=args.minutes, **losses))
     notes = run_training(run, log=lambda line: print(line, flush=True))
     print(json.dumps(notes["crop_psnr_validation"], indent=1))

@@ -110,11 +110,8 @@ class LearnedGenerator:
         self, crops: np.ndarray, points: np.ndarray, motion: np.ndarray, profile: ActorProfile
     ) -> dict[str, np.ndarray]:
         """The renderer's named float32 inputs (see model/renderer.py) for a batch of target crops."""
-        s, top = self.crop_size, self.bundle.config.renderer.region_top
-        d = self.bundle.basis.shape[0]
-        wanted = decode(motion[:, :d], self.bundle.basis, actor.rest_of(profile), nose_anchor(points, s))
-        own = mouth_shape(points, s)
-        masks = np.stack([repaint_mask([o, w], s, top) for o, w in zip(own, wanted)])[:, None]
+        s, d = self.crop_size, self.bundle.basis.shape[0]
+        wanted = self._wanted(points, motion, profile)
         shapes = np.stack([shape_map(w, s) for w in wanted])
         ref_crops = profile.data["ref_crops"]
         a, b = motion[:, d].astype(np.int64), motion[:, d + 1].astype(np.int64)
@@ -122,10 +119,25 @@ class LearnedGenerator:
         reference = ref_crops[a].astype(np.float32) * (1.0 - fade) + ref_crops[b].astype(np.float32) * fade
         return {
             "target": crops.transpose(0, 3, 1, 2).astype(np.float32) / 255.0,
-            "mask": masks.astype(np.float32),
+            "mask": self.repaint_masks(points, motion, profile),
             "shape": shapes.astype(np.float32),
             "reference": reference.transpose(0, 3, 1, 2) / 255.0,
         }
+
+    def repaint_masks(self, points: np.ndarray, motion: np.ndarray, profile: ActorProfile,
+                      below: float | None = None) -> np.ndarray:
+        """(n, 1, S, S) float32 repaint masks of the frames' own and wanted mouths; ``below`` (fraction of S)
+        overrides the weights' growth below the jaw, so metrics can compare mask designs on the same pixels."""
+        config = self.bundle.config.renderer
+        below = config.mask_below if below is None else below
+        own, wanted = mouth_shape(points, self.crop_size), self._wanted(points, motion, profile)
+        return np.stack([repaint_mask([o, w], self.crop_size, config.region_top, below)
+                         for o, w in zip(own, wanted)])[:, None].astype(np.float32)
+
+    def _wanted(self, points: np.ndarray, motion: np.ndarray, profile: ActorProfile) -> np.ndarray:
+        """(n, P, 2) mouth shapes the motion rows ask for, placed under each frame's own nose."""
+        d = self.bundle.basis.shape[0]
+        return decode(motion[:, :d], self.bundle.basis, actor.rest_of(profile), nose_anchor(points, self.crop_size))
 
     def engine_for(self, profile: ActorProfile) -> RendererEngine:
         """The renderer engine for ``profile``: its fine-tuned renderer when it has one, else the generic."""

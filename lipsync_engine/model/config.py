@@ -14,6 +14,9 @@ class RendererConfig:
     references: int = 1  # reference crops of the same actor fed beside the target
     shape_channels: int = 2  # rasterised target mouth shape: lip/jaw contours, mouth opening
     widths: tuple[int, ...] = (16, 32, 64, 96, 128)  # U-Net channels per level, full res first
+    # repaint mask growth below the lips + jaw hull, fraction of S (6% beside and above); weights files
+    # written before this setting existed lack it and get 0.06, the mask they were trained with
+    mask_below: float = 0.06
 
     @property
     def region_height(self) -> int:
@@ -21,13 +24,15 @@ class RendererConfig:
         return self.crop_size - self.region_top
 
     def check(self) -> None:
-        """Raise ValueError when the region cannot be downsampled evenly by the U-Net."""
+        """Raise ValueError when the region cannot be downsampled evenly by the U-Net or the mask is absurd."""
         step = 2 ** (len(self.widths) - 1)
         if self.region_height % step or self.crop_size % step:
             raise ValueError(
                 f"renderer region {self.region_height}x{self.crop_size} must be divisible by {step}; "
                 f"choose region_top/crop_size accordingly"
             )
+        if not 0.0 <= self.mask_below <= 0.25:
+            raise ValueError(f"renderer mask_below {self.mask_below} must be a fraction of the crop in [0, 0.25]")
 
 
 @dataclass(frozen=True)

@@ -101,19 +101,51 @@ def shape_map(shape: np.ndarray, crop_size: int) -> np.ndarray:
     return np.stack([cv2.GaussianBlur(m, (0, 0), sigma) for m in maps])
 
 
-def repaint_mask(shapes: list[np.ndarray], crop_size: int, region_top: int) -> np.ndarray:
+MASK_GROW = 0.06  # repaint mask growth beside and above the lips + jaw hull, fraction of S
+
+
+def repaint_mask(shapes: list[np.ndarray], crop_size: int, region_top: int, below: float = MASK_GROW) -> np.ndarray:
     """Feathered (S, S) float32 mask in [0, 1] covering every given (P, 2) normalised mouth shape.
 
     The hull of lips and jaw of all shapes (the target's own and the wanted one) is grown by 6% of S
-    below and beside, feathered, and faded to 0 at ``region_top`` so the renderer's region edge is unseen.
+    beside and above and by ``below`` (fraction of S) downwards, feathered, and faded to 0 at
+    ``region_top`` so the renderer's region edge is unseen. A small ``below`` keeps the target's own
+    chin and collar instead of repainting them from the reference.
     """
     s = crop_size
     pts = np.concatenate(shapes) * s
     hull = cv2.convexHull(np.round(pts).astype(np.int32))
     mask = np.zeros((s, s), np.uint8)
     cv2.fillConvexPoly(mask, hull, 255)
-    grow = max(3, round(0.06 * s))
-    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    grow = max(3, round(MASK_GROW * s))
+    down = grow if below == MASK_GROW else max(0, round(below * s))  # the default keeps grow's floor of 3 px
+    mask = cv2.dilate(mask, _growth_kernel(grow, down))
     soft = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), grow / 2.0)
     ramp = np.clip((np.arange(s, dtype=np.float32) - region_top) / max(1.0, grow), 0.0, 1.0)
     return (soft * ramp[:, None]).astype(np.float32)
+
+
+def _growth_kernel(grow: int, down: int) -> np.ndarray:
+    """Dilation element that grows a shape by ``grow`` px beside and above and ``down`` px below.
+
+    cv2.dilate sets a pixel when the shape covers any kernel cell around it, so the kernel's upper rows
+    (looking up) grow the shape downwards: they are the upper half of an ellipse of half-height ``down``.
+    With down == grow it is cv2's ellipse, i.e. the mask of weights files without the setting.
+    """
+    full = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    short = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * down + 1))
+    reach = max(grow, down)
+    kernel = np.zeros((2 * reach + 1, 2 * grow + 1), np.uint8)
+    kernel[reach - down:reach] = short[:down]
+    kernel[reach:reach + grow + 1] = full[grow:]
+    return kernel
+
+
+def below_jaw(shape: np.ndarray, crop_size: int) -> np.ndarray:
+    """(S, S) bool: pixels below the hull of one (P, 2) normalised mouth shape, in the hull's columns."""
+    s = crop_size
+    hull = np.zeros((s, s), np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.round(shape * s).astype(np.int32)), 1)
+    rows = np.arange(s)[:, None]
+    bottom = np.where(hull.any(axis=0), (hull * rows).max(axis=0), s)
+    return rows > bottom[None, :]

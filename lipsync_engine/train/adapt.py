@@ -85,8 +85,7 @@ def adapt_actor(generator: LearnedGenerator, samples: ProfileSamples, config: Ad
         samples.crops[fit_rows], samples.points[fit_rows], generator.bundle.basis, config.references))
     generic = evaluate_clip(generator, clip, held_profile, held_rows)["retrieval"]
     tuned = copy.deepcopy(generator.bundle.renderer)
-    sampler = PairSampler([fit_clip], generator.bundle.basis, generator.bundle.config.renderer.region_top,
-                          SamplingConfig(min_gap=6))
+    sampler = PairSampler([fit_clip], generator.bundle.basis, generator.bundle.config.renderer, SamplingConfig(min_gap=6))
     tc = RendererTrainConfig(minutes=config.finetune_minutes, lr=config.lr, gan_weight=0.0, feature_match_weight=0.0,
                              sync_weight=0.0, log_every=20)  # footage without speech, no discriminator
     with tempfile.TemporaryDirectory(prefix="lipsync-adapt-", dir=work) as tmp:

@@ -2,8 +2,11 @@
 
 For each clip, the first ``profile_fraction`` of its valid frames build the actor profile and the rest
 are re-rendered from their own mouth code (self-reconstruction). Reported: PSNR (dB) inside the repaint
-mask, and inside the sync expert's mouth box; for the network with retrieval, the network with one
-fixed reference (retrieval off), and the retrieved reference pasted with the same mask (no network).
+mask, inside the sync expert's mouth box, inside the default-grown mask (``psnr_wide_mask``: the
+same pixels whatever the weights' mask design, so designs compare) and in its part below the frame's own
+lips + jaw hull (``psnr_below_jaw``: chin and collar, where a wide mask paints the reference's jaw); for
+the network with retrieval, the network with one fixed reference (retrieval off), and the retrieved
+reference pasted with the same mask (no network).
 ``evaluate_sync`` renders every held-back frame (retrieval) and reports the sync expert's verdict on the
 rendered mouths against the clip's own speech, and their sharpness against the real mouths.
 """
@@ -15,13 +18,14 @@ from lipsync_engine.eval.image_metrics import sharpness
 from lipsync_engine.generator.base import ActorProfile
 from lipsync_engine.generator.learned import LearnedGenerator
 from lipsync_engine.model.actor import actor_data, rest_of
-from lipsync_engine.model.mouth_shape import displacement, encode
+from lipsync_engine.model.mouth_shape import MASK_GROW, below_jaw, displacement, encode, mouth_shape
 from lipsync_engine.sync.model import SyncExpert
 from lipsync_engine.sync.mouth import mouth_box, mouth_images
 from lipsync_engine.sync.scoring import measure_sync
 from lipsync_engine.train.clips import TrainClip
 
 DESIGNS = ("retrieval", "fixed_reference", "paste_reference")
+REGIONS = ("psnr_mask", "psnr_mouth_box", "psnr_wide_mask", "psnr_below_jaw")
 
 
 def split_rows(clip: TrainClip, profile_fraction: float) -> tuple[np.ndarray, np.ndarray]:
@@ -60,7 +64,7 @@ def _motion(codes: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 def evaluate_clip(generator: LearnedGenerator, clip: TrainClip, profile: ActorProfile, rows: np.ndarray,
                   max_frames: int = 48, batch: int = 8) -> dict[str, dict[str, float]]:
-    """Per-design PSNR (mask, mouth box) on ``rows`` (at most max_frames, evenly spaced) of ``clip``."""
+    """Per-design PSNR (REGIONS) on ``rows`` (at most max_frames, evenly spaced) of ``clip``."""
     rows = rows[np.linspace(0, len(rows) - 1, min(max_frames, len(rows))).astype(int)]
     s = generator.crop_size
     crops, points, codes, nearest = _own_codes(generator, clip, profile, rows)
@@ -68,7 +72,7 @@ def evaluate_clip(generator: LearnedGenerator, clip: TrainClip, profile: ActorPr
     box = np.zeros((1, 1, s, s), np.float32)
     box[..., top:bottom, left:right] = 1.0
     out: dict[str, list[np.ndarray]] = {d: [] for d in DESIGNS}
-    truth, masks = [], []
+    truth, masks, wide, band = [], [], [], []
     for i in range(0, len(rows), batch):
         sl = slice(i, i + batch)
         for design in DESIGNS:
@@ -81,10 +85,12 @@ def evaluate_clip(generator: LearnedGenerator, clip: TrainClip, profile: ActorPr
                 out[design].append(generator.engine_for(profile)(inputs))
         truth.append(crops[sl].transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
         masks.append(inputs["mask"])
-    gt, mask = np.concatenate(truth), np.concatenate(masks)
-    return {d: {"psnr_mask": psnr(np.concatenate(v), gt, mask),
-                "psnr_mouth_box": psnr(np.concatenate(v), gt, np.broadcast_to(box, mask.shape))}
-            for d, v in out.items()}
+        wide.append(generator.repaint_masks(points[sl], _motion(codes[sl], nearest[sl]), profile, below=MASK_GROW))
+        band.append(np.stack([below_jaw(shape, s) for shape in mouth_shape(points[sl], s)])[:, None])
+    gt, mask, wide_mask = np.concatenate(truth), np.concatenate(masks), np.concatenate(wide)
+    regions = {"psnr_mask": mask, "psnr_mouth_box": np.broadcast_to(box, mask.shape), "psnr_wide_mask": wide_mask,
+               "psnr_below_jaw": wide_mask * np.concatenate(band)}
+    return {d: {k: psnr(np.concatenate(v), gt, region) for k, region in regions.items()} for d, v in out.items()}
 
 
 def evaluate(generator: LearnedGenerator, clips: list[TrainClip], profile_fraction: float = 0.6) -> dict:
@@ -95,7 +101,7 @@ def evaluate(generator: LearnedGenerator, clips: list[TrainClip], profile_fracti
         if len(held) == 0:
             continue
         per_clip[clip.clip_id] = evaluate_clip(generator, clip, clip_profile(generator, clip, profile_rows), held)
-    mean = {d: {k: float(np.mean([c[d][k] for c in per_clip.values()])) for k in ("psnr_mask", "psnr_mouth_box")}
+    mean = {d: {k: float(np.mean([c[d][k] for c in per_clip.values()])) for k in REGIONS}
             for d in DESIGNS}
     return {"mean": mean, "clips": per_clip}
 

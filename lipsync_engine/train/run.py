@@ -49,7 +49,7 @@ def run_training(run: TrainRun, log=print) -> dict:
     log(f"{len(train)} training clips ({sum(len(c.frames) for c in train)} frames), {len(val)} validation clips")
     motion, basis, gain, motion_metrics = train_motion(train, val, run.generator.motion, run.motion, log)
     renderer = build_renderer(run.generator.renderer)
-    sampler = PairSampler(train, basis, run.generator.renderer.region_top, run.sampling)
+    sampler = PairSampler(train, basis, run.generator.renderer, run.sampling)
     renderer_stats = train_renderer(renderer, sampler, run.renderer, run.work / "renderer.pt", log)
     bundle = GeneratorBundle(config=run.generator, renderer=renderer.eval(), motion=motion.eval(), basis=basis,
                              gain=gain)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lipsync_engine.errors import InputError
+from lipsync_engine.model.config import RendererConfig
 from lipsync_engine.model.mouth_shape import decode, repaint_mask, shape_map
 from lipsync_engine.train.clips import TrainClip
 
@@ -50,12 +51,12 @@ class SyncBatch:
 class PairSampler:
     """Draws RendererBatches from training clips (clip chosen with probability ~ sqrt(frames))."""
 
-    def __init__(self, clips: list[TrainClip], basis: np.ndarray, region_top: int, config: SamplingConfig,
+    def __init__(self, clips: list[TrainClip], basis: np.ndarray, renderer: RendererConfig, config: SamplingConfig,
                  seed: int = 0) -> None:
         self.clips = [c for c in clips if len(c.consecutive()) > 0]
         weights = np.sqrt([len(c.frames) for c in self.clips])
         self.weights = weights / weights.sum()
-        self.basis, self.region_top, self.config = basis, region_top, config
+        self.basis, self.renderer, self.config = basis, renderer, config
         self.rng = np.random.default_rng(seed)
         self.sync_rng = np.random.default_rng(seed + 1)  # own stream: sync windows leave the pairs unchanged
         self._sync_centres: dict[int, list[np.ndarray]] = {}
@@ -112,7 +113,8 @@ class PairSampler:
         size = clip.clip.crops.shape[1]
         crops = np.asarray(clip.clip.crops[clip.frames[rows]])
         wanted = decode(clip.codes[rows], self.basis, clip.rest, clip.anchors[rows])
-        masks = [repaint_mask([clip.shapes[r], w, clip.shapes[ref]], size, self.region_top) for r, w in zip(rows, wanted)]
+        top, below = self.renderer.region_top, self.renderer.mask_below
+        masks = [repaint_mask([clip.shapes[r], w, clip.shapes[ref]], size, top, below) for r, w in zip(rows, wanted)]
         reference = np.asarray(clip.clip.crops[clip.frames[ref]])
         return (
             crops.transpose(0, 3, 1, 2).astype(np.float32) / 255.0,

@@ -85,7 +85,7 @@ def _sampler(cache: Path) -> PairSampler:
     clips = load_train_clips(cache, "train")
     basis = fit_basis(np.concatenate([c.disp for c in clips]), 10)
     attach_codes(clips, basis)
-    return PairSampler(clips, basis, SMALL.region_top, SamplingConfig(min_gap=6))
+    return PairSampler(clips, basis, SMALL, SamplingConfig(min_gap=6))
 
 
 def test_sync_windows_are_consecutive_frames_with_shifted_speech(tiny_cache: Path) -> None:
@@ -106,7 +106,7 @@ def test_sync_windows_are_consecutive_frames_with_shifted_speech(tiny_cache: Pat
         **clip.clip.meta, "appearance_only": True}))
     attach_codes([quiet], sampler.basis)
     with pytest.raises(InputError, match="sync loss"):
-        PairSampler([quiet], sampler.basis, SMALL.region_top, SamplingConfig()).sync_windows(1, 5, 8)
+        PairSampler([quiet], sampler.basis, SMALL, SamplingConfig()).sync_windows(1, 5, 8)
 
 
 def test_a_short_run_with_every_loss_trains_and_resumes(tiny_cache: Path, tmp_path: Path) -> None:

@@ -15,10 +15,12 @@ def test_train_writes_loadable_weights_with_its_numbers_and_resumes(
     out, work = tmp_path / "gen.safetensors", tmp_path / "work"
     args = ["train", "--cache", str(tiny_cache), "--out", str(out), "--work", str(work),
             "--minutes", "0.05", "--motion-steps", "30", "--sync-weight", "0.004", "--gan-weight", "0.002",
-            "--feature-match-weight", "3", "--disc-lr", "3e-5", "--disc-pretrain-steps", "7"]
+            "--feature-match-weight", "3", "--disc-lr", "3e-5", "--disc-pretrain-steps", "7", "--mask-below", "0.03"]
     assert main(args) == 0
     generator = load_learned(str(out), backend="torch")
     notes = generator.bundle.notes
+    assert generator.bundle.config.renderer.mask_below == 0.03  # run time builds the mask it was trained with
+    assert {"psnr_wide_mask", "psnr_below_jaw"} <= set(notes["crop_psnr_validation"]["retrieval"])
     assert set(notes["crop_psnr_validation"]) == {"retrieval", "fixed_reference", "paste_reference"}
     assert -1.0 < notes["crop_sync_validation"]["sync_conf_rendered"] < 1.0
     assert notes["crop_sync_validation"]["sharpness_ratio"] > 0
