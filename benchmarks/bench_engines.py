@@ -10,16 +10,22 @@ Prints, per backend available here (and per precision it supports):
   network: its overhead alone); ``renderer`` (the renderer engine in the loop on every face crop,
   through ``EngineGenerator`` below: the network's real cost without the learned generator's
   input preparation); ``learned`` (the shipped generator, when its weights and backend load).
+  Each row runs with the render's stages overlapped (``RenderOptions.overlap``: decoder and encoder
+  threads) and sequential, alternating which goes first; ``track s`` is pass 1 (decode + face
+  tracking), ``render s`` the rest (profile, motion plan, generation, blend, encode, mux); ``cores
+  busy`` is the process's CPU time over its wall time in the fastest run.
 
 The shots are bench_transcode's: a real talking-face clip from ../shared/data scaled to the size.
 Run from the repo root::
 
     python benchmarks/bench_engines.py                      # CPU, 1080p + 4K, every available backend
     python benchmarks/bench_engines.py --device cuda --sizes 4k --precisions fp16
+    python benchmarks/bench_engines.py --precisions fp32 --seconds 2 --rows identity learned --overlap both
 """
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -33,12 +39,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_pipeline import time_pipeline  # noqa: E402
 from bench_transcode import SIZES, SUFFIX, make_source, transcode_floor  # noqa: E402
 
-from lipsync_engine import LipsyncError, RenderOptions, load_generator, render_video  # noqa: E402
-from lipsync_engine.demo import DEMO_AUDIO  # noqa: E402
+from lipsync_engine import LipsyncError, RenderOptions, load_generator  # noqa: E402
 from lipsync_engine.engines import PRECISIONS, available_backends, make_engine  # noqa: E402
 from lipsync_engine.generator.base import ActorProfile, ProfileSamples  # noqa: E402
+from lipsync_engine.media import probe_video  # noqa: E402
 
 
 class EngineGenerator:
@@ -124,11 +131,13 @@ def bench_engines(args, model, config, weights_kind: str, cache_dir: Path) -> di
 
 def generators(args, engines: dict, config):
     """(row label, precision, generator or the reason it is unavailable) for the end-to-end table."""
-    yield "identity", "-", load_generator("identity")
+    if "identity" in args.rows:
+        yield "identity", "-", load_generator("identity")
     for (backend, precision), engine in engines.items():
-        yield "renderer", precision, EngineGenerator(engine, config.crop_size, config.shape_channels,
-                                                     config.references)
-    for backend, precision in engines:
+        if "renderer" in args.rows:
+            yield "renderer", precision, EngineGenerator(engine, config.crop_size, config.shape_channels,
+                                                         config.references)
+    for backend, precision in engines if "learned" in args.rows else ():
         try:
             yield "learned", precision, load_generator(args.weights, backend=backend, device=args.device,
                                                        precision=precision)
@@ -145,27 +154,49 @@ def timed(work) -> tuple[float, float, object]:
     return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def bench_end_to_end(args, engines: dict, config, work: Path) -> None:
-    options = RenderOptions(codec=args.codec, batch_size=args.batch)
-    print(f"\n### End to end: {args.seconds:g} s shots at 25 fps, codec {args.codec}, batch {args.batch}\n")
-    print("| size | generator | backend | precision | fps | transcode fps | ratio to transcode (wall) "
-          "| ratio (CPU time) |\n|---|---|---|---|---|---|---|---|")
+    """Per size: the transcode floors, then every generator row with the stages overlapped and not,
+    alternating which goes first, all in this process back to back so the ratios share the load."""
+    modes = {"on": [True], "off": [False], "both": [False, True]}[args.overlap]
+    print(f"\n### End to end: {args.seconds:g} s shots at 25 fps, codec {args.codec}, batch {args.batch}, "
+          f"best of {args.repeats}\n")
+    print("| size | generator | backend | precision | overlap | fps | track s | render s | transcode fps "
+          "| ratio to transcode (wall) | ratio (CPU time) | cores busy | load 1/5/15 min |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    turn = 0
     for size_name in args.sizes:
         shot = make_source(SIZES[size_name], args.seconds, work / f"shot_{size_name}.mp4")
-        floor_wall, floor_cpu, _ = min(
-            (timed(lambda: transcode_floor(shot, args.codec)) for _ in range(args.repeats)), key=lambda t: t[0]
-        )
+        frames = probe_video(shot).frame_count
+        floors = [timed(lambda: transcode_floor(shot, args.codec)) for _ in range(args.repeats)]
+        floor_wall, floor_cpu = min(f[0] for f in floors), min(f[1] for f in floors)
+        native = min(transcode_floor(shot, args.codec, native=True) for _ in range(args.repeats))
+        print(f"| {size_name} | media transcode floor | - | - | - | {frames / floor_wall:.2f} | | | | 1.00x | 1.00x "
+              f"| {floor_cpu / floor_wall:.2f} | {load()} |")
+        print(f"| {size_name} | native transcode (YUV to the encoder) | - | - | - | {frames / native:.2f} | | | | "
+              f"{native / floor_wall:.2f}x | | | |", flush=True)
         for label, precision, generator in generators(args, engines, config):
             if isinstance(generator, str):
-                print(f"| {size_name} | {label} | n/a | {precision} | not run: {generator} | | | |", flush=True)
+                print(f"| {size_name} | {label} | n/a | {precision} | | not run: {generator} | | | | | | | |",
+                      flush=True)
                 continue
-            take = work / f"take{SUFFIX[args.codec]}"
-            wall, cpu, report = min(
-                (timed(lambda: render_video(shot, DEMO_AUDIO, take, generator, options)) for _ in range(args.repeats)),
-                key=lambda t: t[0],
-            )
-            print(f"| {size_name} | {label} | {generator.backend} | {precision} | {report.frames / wall:.2f} | "
-                  f"{report.frames / floor_wall:.2f} | {wall / floor_wall:.2f}x | {cpu / floor_cpu:.2f}x |", flush=True)
+            runs: dict[bool, list] = {mode: [] for mode in modes}
+            for _ in range(args.repeats):
+                order = modes if turn % 2 == 0 else modes[::-1]  # neither mode always runs first
+                turn += 1
+                for overlap in order:
+                    options = RenderOptions(codec=args.codec, batch_size=args.batch, overlap=overlap)
+                    runs[overlap].append(time_pipeline(shot, work / f"take{SUFFIX[args.codec]}", options, generator))
+            for overlap in modes:
+                total, tracked, _, busy_cpu = min(runs[overlap])
+                cpu = min(run[3] for run in runs[overlap])
+                print(f"| {size_name} | {label} | {generator.backend} | {precision} | {'on' if overlap else 'off'} | "
+                      f"{frames / total:.2f} | {tracked:.2f} | {total - tracked:.2f} | {frames / floor_wall:.2f} | "
+                      f"{total / floor_wall:.2f}x | {cpu / floor_cpu:.2f}x | {busy_cpu / total:.2f} | {load()} |",
+                      flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=1, help="end-to-end runs per row; the fastest counts")
     parser.add_argument("--min-seconds", type=float, default=3.0, help="timing window per engine")
     parser.add_argument("--skip-e2e", action="store_true", help="generator-only numbers")
+    parser.add_argument("--overlap", default="both", choices=["on", "off", "both"],
+                        help="end to end with RenderOptions.overlap on, off, or both (alternating)")
+    parser.add_argument("--rows", nargs="+", default=["identity", "renderer", "learned"],
+                        choices=["identity", "renderer", "learned"], help="end-to-end rows to run")
     args = parser.parse_args(argv)
     gpu = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else "none"
     print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, GPU {gpu}; "

@@ -161,7 +161,7 @@ def onnx_file_for(
             raise InputError(f"'{path}' is not an .onnx file; export one with `lipsync export-onnx`")
         yield path
         return
-    _check_example(model_or_path, example_inputs)  # needed on a cache hit too, so a call works the same on every machine
+    _check_example(model_or_path, example_inputs)  # on a cache hit too: a call works alike on every machine
     with contextlib.ExitStack() as stack:
         folder = cache_folder(cache_dir, stack)
         target = folder / f"renderer-{module_sha256(model_or_path)[:16]}-{precision}.onnx"

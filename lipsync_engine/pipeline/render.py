@@ -141,7 +141,7 @@ def _second_pass(
     """Decode -> generate and blend the edited frames in batches -> encode, every frame in order.
 
     With ``options.overlap`` the decoder and the encoder run in threads of their own (pipeline/stages.py),
-    each joined to this thread by a queue of at most one batch of frames (fewer at 4K and up, see
+    each joined to this thread by a queue of at most one batch of frames (fewer for 10-bit 4K and up, see
     FRAME_QUEUE_BYTES); the generator, the blend and the progress events stay in the caller's thread.
     """
     depth = frame_queue_depth(info, options.batch_size, native=True)

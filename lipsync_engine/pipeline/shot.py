@@ -27,7 +27,7 @@ from lipsync_engine.pipeline.stages import Stages, frame_queue_depth
 
 PROFILE_MAX = 64  # most frames sampled for the quick actor profile
 PROFILE_SPACING_S = 0.5  # at most one sample per this many seconds of the shot
-TRACK_QUEUE_FRAMES = 8  # decoded frames waiting for the tracker (fewer at 4K, see stages.FRAME_QUEUE_BYTES)
+TRACK_QUEUE_FRAMES = 8  # decoded frames waiting for the tracker (fewer at 8K, see stages.FRAME_QUEUE_BYTES)
 SAMPLE_MAX_SIDE = 1920  # sample frames are kept at most this large (JPEG in memory, bounded whatever the shot)
 
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 POLL_S = 0.05  # how often a blocked stage looks at the stop and cancel events
 # Most bytes of decoded frames one queue holds: 8 frames of 4K 8-bit (RGB + its YUV 4:2:0 samples, ~37 MB
-# each, counted as 50 MB below), 5 of 4K 10-bit, 2 at 8K; whole batches at 1080p.
+# each, counted as 50 MB below), 4 of 4K 10-bit, 2 of 8K; whole batches at 1080p (up to 32 frames).
 FRAME_QUEUE_BYTES = 384 << 20
 _END = object()  # end of a stream
 

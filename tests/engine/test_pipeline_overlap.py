@@ -152,7 +152,8 @@ try:
     result = "written"
 except LipsyncError as exc:
     result = f"{type(exc).__name__}: {exc}"
-print(json.dumps({"result": result, "threads": [t.name for t in threading.enumerate() if t.name.startswith("lipsync-")]}))
+threads = [t.name for t in threading.enumerate() if t.name.startswith("lipsync-")]
+print(json.dumps({"result": result, "threads": threads}))
 """
 
 
