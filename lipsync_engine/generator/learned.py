@@ -16,6 +16,7 @@ from lipsync_engine.engines import EngineOptions, RendererEngine, make_engine
 from lipsync_engine.errors import InputError, ModelError
 from lipsync_engine.generator.base import ActorProfile, ProfileSamples
 from lipsync_engine.model import actor
+from lipsync_engine.model.audio_motion import widen_windows
 from lipsync_engine.model.bundle import GeneratorBundle, load_bundle
 from lipsync_engine.model.mouth_shape import decode, mouth_shape, nose_anchor, repaint_mask, shape_map
 from lipsync_engine.model.renderer import build_renderer, renderer_example_inputs
@@ -77,19 +78,22 @@ class LearnedGenerator:
 
     # -- motion --------------------------------------------------------------------------------
     def plan(self, mel: np.ndarray, speech: np.ndarray, fps: Fraction, profile: ActorProfile) -> np.ndarray:
-        """mel (N, 80, 20) float32, speech (N,) bool -> (N, D + 3) float32 motion, smooth in time."""
+        """mel (N, 80, 20) float32 windows centred on the frames, speech (N,) bool -> (N, D + 3) float32
+        motion, smooth in time."""
         n = len(mel)
         if n == 0:
             return np.zeros((0, self.bundle.basis.shape[0] + 3), np.float32)
-        codes = self.predict_codes(mel)
         rate = float(fps)
+        # a network trained on wider windows gets them rebuilt from the neighbouring frames' windows
+        wide = widen_windows(np.asarray(mel, np.float32), rate, self.bundle.config.motion.mel_window)
+        codes = self.predict_codes(wide)
         envelope = _gaussian_smooth(np.asarray(speech, dtype=np.float32)[:, None], SPEECH_FADE_S * rate)
         codes = _gaussian_smooth(codes * np.clip(envelope, 0.0, 1.0), SMOOTH_S * rate)
         refs = crossfade(reference_path(codes, profile.data["ref_codes"]))
         return np.concatenate([codes, refs], axis=1).astype(np.float32)
 
     def predict_codes(self, mel: np.ndarray, batch: int = 1024) -> np.ndarray:
-        """Unsmoothed codes (N, D) float32 of (N, 80, 20) mel windows, gain applied."""
+        """Unsmoothed codes (N, D) float32 of (N, 80, MotionConfig.mel_window) mel windows, gain applied."""
         out = []
         motion = self.bundle.motion
         with torch.inference_mode():

@@ -40,9 +40,24 @@ class MotionConfig:
     """The audio-to-mouth-motion network (see model/audio_motion.py)."""
 
     mel_bins: int = 80
-    mel_window: int = 20  # mel columns per frame window (200 ms at 100 columns/s)
+    # mel columns the network sees per frame (100 columns/s, so 400 ms), centred on the frame; wider than
+    # the pipeline's 200 ms windows (audio.MEL_WINDOW), it is rebuilt from neighbouring frames' windows
+    mel_window: int = 40
     code_dim: int = 10  # D: PCA mouth-motion code size
     hidden: int = 128
+    # "flatten": the head sees every time step of the conv features, so it knows what happens at the
+    # frame's own instant; "pool": averaged over the window (translation invariant; the older design)
+    head: str = "flatten"
+
+    def check(self) -> None:
+        """Raise ValueError on a head this code does not know."""
+        if self.head not in MOTION_HEADS:
+            raise ValueError(f"motion head '{self.head}' is unknown; use one of {', '.join(MOTION_HEADS)}")
+
+
+MOTION_HEADS = ("flatten", "pool")
+# What weights files written before a MotionConfig field existed were trained with (absent key -> this).
+LEGACY_MOTION = {"head": "pool"}
 
 
 @dataclass(frozen=True)
@@ -62,4 +77,5 @@ class GeneratorConfig:
         raw = json.loads(text)
         renderer = dict(raw["renderer"])
         renderer["widths"] = tuple(renderer["widths"])
-        return cls(name=raw["name"], renderer=RendererConfig(**renderer), motion=MotionConfig(**raw["motion"]))
+        motion = MotionConfig(**{**LEGACY_MOTION, **raw["motion"]})
+        return cls(name=raw["name"], renderer=RendererConfig(**renderer), motion=motion)

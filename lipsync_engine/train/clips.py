@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lipsync_engine.audio import MEL_WINDOW
 from lipsync_engine.data import ClipData, load_clips
 from lipsync_engine.errors import InputError
 from lipsync_engine.model.mouth_shape import RestPose, displacement, encode, mouth_shape, nose_anchor, rest_pose
@@ -44,9 +45,9 @@ class TrainClip:
         """Rows r whose next row is the next frame (r, r + 1 form a temporal pair)."""
         return np.flatnonzero(np.diff(self.frames) == 1)
 
-    def mel_windows(self) -> np.ndarray:
-        """(M, 80, 20) float32 speech windows of the valid frames (av offset applied)."""
-        return self.clip.mel_windows(self.frames)
+    def mel_windows(self, window: int = MEL_WINDOW) -> np.ndarray:
+        """(M, 80, window) float32 speech windows of the valid frames (av offset applied)."""
+        return self.clip.mel_windows(self.frames, window=window)
 
 
 def load_train_clips(cache: str | Path, split: str) -> list[TrainClip]:

@@ -50,8 +50,9 @@ def test_region_that_does_not_divide_is_refused() -> None:
 
 
 def test_audio_motion_and_discriminator_shapes() -> None:
-    motion = build_audio_motion(MotionConfig(code_dim=7))
-    assert motion(torch.zeros(5, 80, 20)).shape == (5, 7)
+    config = MotionConfig(code_dim=7)
+    motion = build_audio_motion(config)
+    assert motion(torch.zeros(5, 80, config.mel_window)).shape == (5, 7)
     disc = build_patch_discriminator(5)
     assert disc(torch.zeros(2, 5, 112, 192)).shape == (2, 1, 14, 24)
 
