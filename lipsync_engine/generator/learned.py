@@ -23,7 +23,6 @@ from lipsync_engine.model.renderer import build_renderer, renderer_example_input
 from lipsync_engine.model.retrieval import crossfade, reference_path
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "generator.safetensors"
-SMOOTH_S = 0.04  # Gaussian sigma (seconds) of the zero-phase smoothing of planned motion
 SPEECH_FADE_S = 0.06  # sigma (seconds) of the fade between speech and the closed rest mouth
 
 
@@ -88,7 +87,7 @@ class LearnedGenerator:
         wide = widen_windows(np.asarray(mel, np.float32), rate, self.bundle.config.motion.mel_window)
         codes = self.predict_codes(wide)
         envelope = _gaussian_smooth(np.asarray(speech, dtype=np.float32)[:, None], SPEECH_FADE_S * rate)
-        codes = _gaussian_smooth(codes * np.clip(envelope, 0.0, 1.0), SMOOTH_S * rate)
+        codes = _gaussian_smooth(codes * np.clip(envelope, 0.0, 1.0), self.bundle.config.motion.smooth_s * rate)
         refs = crossfade(reference_path(codes, profile.data["ref_codes"]))
         return np.concatenate([codes, refs], axis=1).astype(np.float32)
 

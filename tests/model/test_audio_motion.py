@@ -55,7 +55,8 @@ def test_unknown_head_is_refused() -> None:
 def _bundle(motion: MotionConfig) -> GeneratorBundle:
     torch.manual_seed(0)
     config = GeneratorConfig(name="test-gen", renderer=SMALL_RENDERER, motion=motion)
-    return GeneratorBundle(config=config, renderer=build_renderer(SMALL_RENDERER), motion=build_audio_motion(motion),
+    return GeneratorBundle(config=config, renderer=build_renderer(SMALL_RENDERER).eval(),
+                           motion=build_audio_motion(motion).eval(),
                            basis=np.eye(10, 110, dtype=np.float32), gain=np.ones(10, np.float32))
 
 
@@ -87,18 +88,19 @@ def test_a_wide_flatten_net_round_trips_and_plans_from_the_pipelines_windows(tmp
 
 def test_a_file_from_before_the_head_setting_loads_with_the_averaging_head(tmp_path: Path) -> None:
     path = tmp_path / "old.safetensors"
-    bundle = _bundle(MotionConfig(head="pool"))
+    bundle = _bundle(MotionConfig(head="pool", smooth_s=0.04))
     save_bundle(path, bundle)
     tensors, metadata = read_tensors(path, WEIGHTS_FORMAT)
     config = json.loads(metadata["config"])
-    del config["motion"]["head"]  # as written by the code before the setting existed
+    for key in ("head", "smooth_s"):  # as written by the code before the settings existed
+        del config["motion"][key]
     metadata = {k: v for k, v in metadata.items() if k != "payload_sha256"}
     write_tensors(path, tensors, {**metadata, "config": json.dumps(config)})
     loaded = load_bundle(path)
-    assert loaded.config.motion.head == "pool"
+    assert (loaded.config.motion.head, loaded.config.motion.smooth_s) == ("pool", 0.04)
     windows = torch.from_numpy(np.random.default_rng(3).uniform(-4, 4, (4, 80, 20)).astype(np.float32))
     with torch.no_grad():
-        assert torch.allclose(loaded.motion(windows), bundle.motion.eval().half().float()(windows), atol=1e-5)
+        assert torch.allclose(loaded.motion(windows), bundle.motion.half().float()(windows), atol=1e-5)
 
 
 def test_a_file_naming_an_unknown_head_is_a_model_error(tmp_path: Path) -> None:
@@ -111,3 +113,15 @@ def test_a_file_naming_an_unknown_head_is_a_model_error(tmp_path: Path) -> None:
     write_tensors(path, tensors, {**metadata, "config": json.dumps(config)})
     with pytest.raises(ModelError, match="does not fit"):
         load_bundle(path)
+
+
+def test_plan_smooths_the_codes_as_the_weights_say() -> None:
+    rng = np.random.default_rng(4)
+    mel = frame_mel_windows(rng.uniform(-4, 4, (80, 400)).astype(np.float32), (np.arange(100) + 0.5) / 25.0)
+    speech = np.ones(100, bool)
+    plans = {}
+    for smooth in (0.0, 0.08):
+        plans[smooth] = LearnedGenerator(_bundle(MotionConfig(smooth_s=smooth))).plan(mel, speech, Fraction(25), _profile())[:, :10]
+    raw = LearnedGenerator(_bundle(MotionConfig())).predict_codes(widen_windows(mel, 25.0, 40))
+    assert np.allclose(plans[0.0][10:-10], raw[10:-10], atol=1e-5)  # no smoothing: the net's codes (speech fade aside)
+    assert np.abs(np.diff(plans[0.08], axis=0)).mean() < 0.5 * np.abs(np.diff(plans[0.0], axis=0)).mean()
