@@ -69,7 +69,7 @@ LEGACY_MOTION = {"head": "pool", "smooth_s": 0.04}
 class GeneratorConfig:
     """Everything needed to rebuild the learned generator's networks from a weights file."""
 
-    name: str = "lipsync-gen-1"
+    name: str = "lipsync-gen-2"  # -2: the audio-to-motion of 2026-11 (400 ms window, flatten head, unsmoothed)
     renderer: RendererConfig = field(default_factory=RendererConfig)
     motion: MotionConfig = field(default_factory=MotionConfig)
 
