@@ -148,6 +148,8 @@ def _eval(args: argparse.Namespace) -> int:
     import torch
 
     from lipsync_engine.eval.suite import BASELINES, SuiteConfig, run_suite
+    from lipsync_engine.generator.learned import DEFAULT_WEIGHTS
+    from lipsync_engine.model.bundle import load_bundle
 
     torch.set_num_threads(1)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -156,6 +158,7 @@ def _eval(args: argparse.Namespace) -> int:
                    f"Python {platform.python_version()}, torch {torch.__version__}",
         "commit": commit or "unknown",
         "command": "lipsync " + " ".join(sys.argv[1:]),
+        "default weights": load_bundle(DEFAULT_WEIGHTS).label,
     }
     config = SuiteConfig(
         cache=Path(args.cache), out=Path(args.out), quick=args.quick, max_frames=args.frames,

@@ -131,7 +131,9 @@ def results_markdown(provenance: dict[str, str], results: dict, expert: dict,
         lines += [f"| {clip} | {off} | {_fmt(conf)} |" for clip, (off, conf) in sorted(offsets.items())]
         lines.append("")
     lines += ["![self strip](strip_self.png)", "", "![cross strip](strip_cross.png)", "",
-              "![mouth opening](mouth_opening.png)", ""]
+              "![mouth opening](mouth_opening.png)", "",
+              "Earlier default weights measured by this command, and where they stand against the targets: "
+              "[HISTORY.md](HISTORY.md).", ""]
     return "\n".join(lines)
 
 

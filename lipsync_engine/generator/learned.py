@@ -45,9 +45,7 @@ class LearnedGenerator:
                  precision: str = "fp32", engine_options: EngineOptions | None = None) -> None:
         self.bundle = bundle
         self._engine_options = engine_options
-        # Profiles hold codes in this file's basis (and maybe a renderer tuned from it): the name carries
-        # the weights' hash so the pipeline refuses a profile made with other weights.
-        self.name = f"{bundle.config.name}@{bundle.sha256[:8]}" if bundle.sha256 else bundle.config.name
+        self.name = bundle.label
         self.crop_size = bundle.config.renderer.crop_size
         self.engine = self._make_engine(bundle.renderer, backend, device, precision)
         self.backend = self.engine.name

@@ -34,6 +34,14 @@ class GeneratorBundle:
     notes: dict = field(default_factory=dict)
     sha256: str = ""  # payload SHA-256 of the file it was loaded from ("" when built in memory)
 
+    @property
+    def label(self) -> str:
+        """Model name and weights hash, e.g. ``lipsync-gen-2@38b080c2`` (just the name when built in memory).
+
+        Profiles hold codes in this file's basis (and maybe a renderer tuned from it): the generator reports
+        this label so the pipeline refuses a profile made with other weights."""
+        return f"{self.config.name}@{self.sha256[:8]}" if self.sha256 else self.config.name
+
 
 def half_state(prefix: str, module: torch.nn.Module) -> dict[str, torch.Tensor]:
     """A module's state dict in fp16 under ``prefix.`` (for weights files and actor profiles)."""
