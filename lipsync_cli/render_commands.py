@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_render_args(parser: argparse.ArgumentParser) -> None:
-    from lipsync_engine.options import AUDIO_POLICIES, CODECS, SILENCE_MODES, RenderOptions
+    from lipsync_engine.options import AUDIO_POLICIES, BLEND_MODES, CODECS, SILENCE_MODES, RenderOptions
 
     defaults = RenderOptions()
     parser.add_argument("--codec", choices=CODECS, default=defaults.codec, help="default: %(default)s; ffv1 is lossless")
@@ -64,6 +64,9 @@ def _add_render_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="crops per generator call")
     parser.add_argument("--fade-frames", type=int, default=defaults.fade_frames,
                         help="frames over which the edit fades in/out where the face is lost (default: %(default)s)")
+    parser.add_argument("--blend", choices=BLEND_MODES, default=defaults.blend,
+                        help="where mouths are pasted into the frames: cpu (numpy), device (torch on --device), "
+                             "auto (device on a CUDA GPU, else cpu; default)")
 
 
 def _add_generator_args(parser: argparse.ArgumentParser) -> None:
@@ -112,7 +115,7 @@ def _render(args: argparse.Namespace) -> int:
     options = RenderOptions(
         codec=args.codec, quality=args.quality, audio_policy=args.audio_policy,
         keep_original_audio=args.keep_original_audio, silence=args.silence,
-        batch_size=args.batch_size, fade_frames=args.fade_frames,
+        batch_size=args.batch_size, fade_frames=args.fade_frames, blend=args.blend,
     )
     return _render_take(args.video, args.audio, Path(args.out), _generator(args), options, actor=args.actor,
                         track=args.track_cache, video_range=args.video_range, audio_offset_s=args.audio_offset)

@@ -7,6 +7,7 @@ from typing import Any
 CODECS = ("h264", "h265", "prores", "ffv1")  # ffv1 is the lossless option
 AUDIO_POLICIES = ("fit_video", "strict")
 SILENCE_MODES = ("close", "keep_original")
+BLEND_MODES = ("auto", "cpu", "device")
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class RenderOptions:
     fade_frames: int = 4  # frames to fade the edit in/out where the face is lost or found
     crop_size: int | None = None  # aligned crop side; None takes the generator's own
     overlap: bool = True  # decode and encode in threads beside the generator (same take either way)
+    # Where mouths are pasted into the frames: "cpu" (numpy), "device" (torch on the generator's device),
+    # "auto" (the device on a CUDA GPU, else cpu). Pixels outside the mask are the source's either way.
+    blend: str = "auto"
 
 
 @dataclass(frozen=True)

@@ -58,9 +58,7 @@ def paste(
     _check(frame, generated_crop, mask, size)
     peak = float(np.iinfo(frame.dtype).max)
     out = frame if inplace else frame.copy()
-    m = np.clip(mask.astype(np.float32) * float(strength), 0.0, 1.0)
-    m[[0, -1], :] = 0.0  # nothing from the crop's outermost pixels: the warp beyond them has no source
-    m[:, [0, -1]] = 0.0
+    m = _crop_weight(mask, strength)
     box = _frame_box(m, alignment, frame.shape)
     if box is None:
         return out
@@ -70,11 +68,9 @@ def paste(
     if config.colour_match:
         gen = _match_colour(gen, source, m, config.max_gain)
     change = np.abs(gen - source).max(2)
-    change = cv2.GaussianBlur(change, (0, 0), max(size / 128.0, 0.5))
+    change = cv2.GaussianBlur(change, (0, 0), _change_sigma(size))
     keep = np.clip((config.changed * peak - change) / ((config.changed - config.unchanged) * peak), 0.0, 1.0)
-    # Warp into the box only: the crop -> frame matrix shifted to the box origin.
-    to_box = alignment.inverse.copy()
-    to_box[:, 2] -= (x0, y0)
+    to_box = _box_matrix(alignment, box)
     dsize = (x1 - x0, y1 - y0)
 
     def warp(img: np.ndarray) -> np.ndarray:
@@ -109,6 +105,26 @@ def _check(frame: np.ndarray, crop: np.ndarray, mask: np.ndarray, size: int) -> 
         raise InputError(f"mask must be ({size}, {size}), got {mask.shape}")
 
 
+def _crop_weight(mask: np.ndarray, strength: float) -> np.ndarray:
+    """The (S, S) float32 blend weight in crop pixels: ``mask`` scaled by ``strength``, 0 on the crop's border."""
+    m = np.clip(mask.astype(np.float32) * float(strength), 0.0, 1.0)
+    m[[0, -1], :] = 0.0  # nothing from the crop's outermost pixels: the warp beyond them has no source
+    m[:, [0, -1]] = 0.0
+    return m
+
+
+def _change_sigma(size: int) -> float:
+    """Sigma (crop pixels) of the Gaussian blur of the generated-minus-source change map."""
+    return max(size / 128.0, 0.5)
+
+
+def _box_matrix(alignment: Alignment, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The crop -> frame matrix shifted to the box origin: warps into the box only."""
+    to_box = alignment.inverse.copy()
+    to_box[:, 2] -= box[:2]
+    return to_box
+
+
 def _frame_box(m: np.ndarray, alignment: Alignment, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
     """Frame-pixel box (x0, y0, x1, y1), exclusive ends, that holds every pixel the warped mask reaches."""
     ys, xs = np.nonzero(m > 0.0)
@@ -134,6 +150,9 @@ def _match_colour(gen: np.ndarray, source: np.ndarray, m: np.ndarray, max_gain: 
     return (gen - g_mean) * gain + s_mean
 
 
+_DETAIL_SIGMA = 1.0  # the source's finest detail, for the grain's strength: minus a Gaussian blur of this sigma
+
+
 def _grain(src: np.ndarray, face: np.ndarray, region: np.ndarray) -> np.ndarray:
     """(h, w, 3) float32 white noise as strong as the source's finest detail: its high-pass (minus a 1 px
     Gaussian blur) has the per-channel robust std of the source's high-pass where ``face`` > 0.5. Seeded
@@ -142,19 +161,30 @@ def _grain(src: np.ndarray, face: np.ndarray, region: np.ndarray) -> np.ndarray:
     if sel.sum() < 64:
         sel = np.ones(sel.shape, dtype=bool)
     sel[1::2] = False  # every other row is plenty for a median
-    detail = (src - cv2.GaussianBlur(src, (0, 0), 1.0))[sel]
+    detail = (src - cv2.GaussianBlur(src, (0, 0), _DETAIL_SIGMA))[sel]
     target = 1.4826 * np.median(np.abs(detail - np.median(detail, 0)), 0)
-    rng = np.random.default_rng(zlib.crc32(region[::7, ::7].tobytes()))
+    rng = np.random.default_rng(_grain_seed(region))
     noise = rng.standard_normal(src.shape, dtype=np.float32)
     noise *= (target / _HIGH_PASS_GAIN).astype(np.float32)
     return noise
 
 
+def _grain_seed(region: np.ndarray) -> int:
+    """The grain's seed: a checksum of the frame box's pixels (a sparse grid of them is enough)."""
+    return zlib.crc32(region[::7, ::7].tobytes())
+
+
+def _gaussian_ksize(sigma: float) -> int:
+    """The kernel size OpenCV's GaussianBlur((0, 0), sigma) picks for a float image."""
+    return int(np.rint(sigma * 8 + 1)) | 1
+
+
 def _high_pass_gain() -> float:
     """Std of (n - blur(n)) for unit white noise n and the 1 px Gaussian blur used in ``_grain``."""
-    k = cv2.getGaussianKernel(9, 1.0, cv2.CV_64F)  # the kernel GaussianBlur((0, 0), 1.0) uses
+    ksize = _gaussian_ksize(_DETAIL_SIGMA)
+    k = cv2.getGaussianKernel(ksize, _DETAIL_SIGMA, cv2.CV_64F)  # the kernel GaussianBlur((0, 0), sigma) uses
     impulse = -np.outer(k, k)
-    impulse[4, 4] += 1.0
+    impulse[ksize // 2, ksize // 2] += 1.0
     return float(np.sqrt((impulse ** 2).sum()))
 
 

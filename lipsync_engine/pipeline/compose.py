@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from lipsync_engine.blend import lower_face_mask, paste
+from lipsync_engine.errors import InputError
 from lipsync_engine.faces.align import Alignment, align_face
 from lipsync_engine.generator.base import ActorProfile, Generator
 from lipsync_engine.media.native import ChangedRegion
@@ -35,13 +37,46 @@ def crop_face(frame: np.ndarray, points: np.ndarray, size: int) -> FaceCrop:
     return FaceCrop(alignment=alignment, crop=crop, points=alignment.to_crop(points).astype(np.float32))
 
 
-class Compositor:
-    """Drives one generator over batches of frames of one actor."""
+def blend_device(choice: str, generator: Generator) -> str | None:
+    """Where a render blends (RenderOptions.blend): a torch device for the device paste, None for numpy's.
 
-    def __init__(self, generator: Generator, profile: ActorProfile, crop_size: int) -> None:
+    "cpu": numpy on the caller's thread. "device": torch on the generator's device (its engine's "cpu" or
+    "cuda:N"; the CPU for a generator without a local engine, e.g. Triton's or identity). "auto": the
+    device paste only where the generator runs on a CUDA GPU that torch can use.
+    """
+    engine_device = str(getattr(getattr(generator, "engine", None), "device", "cpu"))  # engines say "cuda:N"
+    on_cuda = engine_device.partition(":")[0] == "cuda"
+    if choice == "cpu" or (choice == "auto" and not on_cuda):
+        return None
+    if not on_cuda:
+        return "cpu"
+    import torch  # only for the device paste
+
+    if torch.cuda.is_available():
+        return engine_device
+    if choice == "auto":
+        return None
+    raise InputError(f"blend 'device' needs torch with CUDA for the generator's '{engine_device}' "
+                     f"(this torch sees no GPU); use blend 'cpu' or 'auto'")
+
+
+class Compositor:
+    """Drives one generator over batches of frames of one actor.
+
+    ``blend_on``: the torch device that pastes the generated mouths into the frames (device_paste), or
+    None for numpy's paste (see ``blend_device``).
+    """
+
+    def __init__(self, generator: Generator, profile: ActorProfile, crop_size: int,
+                 blend_on: str | None = None) -> None:
         self.generator = generator
         self.profile = profile
         self.crop_size = crop_size
+        self._paste = paste
+        if blend_on is not None:
+            from lipsync_engine.blend.device_paste import device_paste  # imports torch
+
+            self._paste = partial(device_paste, device=blend_on)
 
     def generate(
         self, frames: list[np.ndarray], points: np.ndarray, motion: np.ndarray
@@ -81,7 +116,7 @@ class Compositor:
             x0, y0, x1, y1 = _footprint(face.alignment, frame.shape)
             before = frame[y0:y1, x0:x1].copy()
             mask = lower_face_mask(face.points, self.crop_size)
-            blended = paste(frame, new_crop, face.alignment, mask, strength=float(alpha), inplace=inplace)
+            blended = self._paste(frame, new_crop, face.alignment, mask, strength=float(alpha), inplace=inplace)
             out.append((blended, ChangedRegion.between(before, blended[y0:y1, x0:x1], x0, y0)))
         return out
 

@@ -17,8 +17,8 @@ from lipsync_engine.faces.tracker import ShotTrack
 from lipsync_engine.generator.base import ActorProfile, Generator
 from lipsync_engine.generator.loader import load_generator
 from lipsync_engine.media import Frame, VideoInfo, VideoWriter, probe_video, read_frames
-from lipsync_engine.options import CODECS, SILENCE_MODES, RenderOptions, RenderReport
-from lipsync_engine.pipeline.compose import Compositor
+from lipsync_engine.options import BLEND_MODES, CODECS, SILENCE_MODES, RenderOptions, RenderReport
+from lipsync_engine.pipeline.compose import Compositor, blend_device
 from lipsync_engine.pipeline.progress import ProgressCallback, StageMeter
 from lipsync_engine.pipeline.qa import SyncRecorder, SyncVerdict
 from lipsync_engine.pipeline.schedule import describe, edit_strength, passthrough_segments
@@ -89,7 +89,7 @@ def render_video(
     compositor, motion = None, None
     if edit.any():
         profile = _actor_profile(actor, generator, info, shot, crop_size, meter)
-        compositor = Compositor(generator, profile, crop_size)
+        compositor = Compositor(generator, profile, crop_size, blend_device(options.blend, generator))
         motion = _plan(generator, dub, info, profile)
     with VideoWriter(out, info, options) as writer:
         _second_pass(info, writer, compositor, shot.track.points, motion, strength, sync, options, meter)
@@ -183,6 +183,8 @@ def _check_options(options: RenderOptions) -> None:
         raise InputError(f"codec '{options.codec}' is unknown; use one of {', '.join(CODECS)}")
     if options.silence not in SILENCE_MODES:
         raise InputError(f"silence mode '{options.silence}' is unknown; use one of {', '.join(SILENCE_MODES)}")
+    if options.blend not in BLEND_MODES:
+        raise InputError(f"blend '{options.blend}' is unknown; use one of {', '.join(BLEND_MODES)}")
     if options.batch_size < 1:
         raise InputError(f"batch size must be at least 1, got {options.batch_size}")
     if options.fade_frames < 0:
