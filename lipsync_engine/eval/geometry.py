@@ -1,7 +1,7 @@
 """Mouth shape measures from face-mesh landmarks, per frame, scale-free.
 
-All take (N, 468, 2) landmarks (any pixel frame) and return (N,) float arrays; distances are divided
-by the outer-eye-corner distance so they compare across faces, crops and resolutions.
+All take (N, 468, 2) landmarks (any pixel frame) and return per-frame float arrays (or their means);
+distances are divided by the outer-eye-corner distance so they compare across faces, crops and resolutions.
 """
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ import numpy as np
 from lipsync_engine.faces import topology
 
 CLOSED_OPENING = 0.06  # inner-lip gap over mouth width below this: lips closed (p/b/m, rest)
+# Where the lip line crosses the inner-lip gap, as a fraction of it from the upper lip. Opening the jaw
+# lowers the mouth corners by about this share of the gap, so corner lift measured against this line
+# barely follows speech (median correlation with opening over 40 cached clips: -0.03; with 0.2: -0.70,
+# with the gap centre 0.5: up to +0.9) and moves with smiles and frowns instead.
+LIP_LINE = 0.35
 LIP_POINTS = np.array(topology.OUTER_LIPS + topology.INNER_LIPS)
 
 
@@ -37,6 +42,42 @@ def rounding(points: np.ndarray) -> np.ndarray:
     """Outer lip height over mouth width: high for rounded 'oo'/'o', low for spread 'ee'."""
     height = _dist(points, topology.UPPER_LIP_OUTER, topology.LOWER_LIP_OUTER)
     return height / np.maximum(_dist(points, topology.MOUTH_LEFT, topology.MOUTH_RIGHT), 1e-6)
+
+
+def corner_lift(points: np.ndarray) -> np.ndarray:
+    """Height of the mouth corners above the lip line, over eye distance: > 0 smiling, < 0 frowning.
+
+    Measured along the face's vertical (perpendicular to the eye line), so head roll does not change it.
+    """
+    scale = np.maximum(eye_distance(points), 1e-6)
+    eyes = points[:, topology.RIGHT_EYE[1]] - points[:, topology.LEFT_EYE[0]]
+    down = np.stack([-eyes[:, 1], eyes[:, 0]], axis=-1) / scale[:, None]
+    upper, lower = points[:, topology.UPPER_LIP_INNER], points[:, topology.LOWER_LIP_INNER]
+    line = upper + LIP_LINE * (lower - upper)
+    corners = 0.5 * (points[:, topology.MOUTH_LEFT] + points[:, topology.MOUTH_RIGHT])
+    return np.sum((line - corners) * down, axis=-1) / scale
+
+
+def expression(points: np.ndarray) -> np.ndarray:
+    """(N, 2) the mouth's expression: corner lift and width (both over eye distance)."""
+    return np.stack([corner_lift(points), width(points)], axis=-1)
+
+
+def expression_error(take: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """(2,) mean |corner lift| and |width| differences of two (N, 2) ``expression`` series, frame for frame."""
+    return _nanmean(np.abs(take - reference))
+
+
+def expression_shift(take: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """(2,) mean corner lift and width of (N, 2) ``expression`` rows minus those of ``reference`` (any frames):
+    > 0 lift = the mouth smiles more than in the reference footage, > 0 width = it is wider."""
+    return _nanmean(take) - _nanmean(reference)
+
+
+def _nanmean(values: np.ndarray) -> np.ndarray:
+    """Column means of (N, K) over finite rows; NaN when there are none."""
+    finite = values[np.isfinite(values).all(axis=1)]
+    return finite.mean(axis=0) if len(finite) else np.full(values.shape[1], np.nan)
 
 
 def closed(points: np.ndarray) -> np.ndarray:

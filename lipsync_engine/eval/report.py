@@ -28,6 +28,15 @@ CROSS_COLUMNS = [
     ("flicker ratio", "cross_flicker_ratio", "{:.2f}"), ("lip motion ratio", "cross_motion_ratio", "{:.2f}"),
     ("sharpness ratio", "cross_sharpness_ratio", "{:.2f}"),
 ]
+LOOK_COLUMNS = [
+    ("self seam edge ratio", "self_seam_edge_ratio", "{:.2f}"), ("self seam step", "self_seam_step", "{:.1f}"),
+    ("cross seam edge ratio", "cross_seam_edge_ratio", "{:.2f}"), ("cross seam step", "cross_seam_step", "{:.1f}"),
+    ("self lift err % eye", "self_lift_err_pct", "{:.2f}"), ("self width err % eye", "self_width_err_pct", "{:.2f}"),
+    ("cross lift shift % eye", "cross_lift_shift_abs_pct", "{:.2f}"),
+    ("(signed)", "cross_lift_shift_pct", "{:+.2f}"),
+    ("cross width shift % eye", "cross_width_shift_abs_pct", "{:.2f}"),
+    ("(signed)", "cross_width_shift_pct", "{:+.2f}"),
+]
 
 
 def markdown_table(summaries: dict[str, dict[str, float]], columns: list[tuple[str, str, str]]) -> str:
@@ -106,7 +115,14 @@ def results_markdown(provenance: dict[str, str], results: dict, expert: dict,
               "Correlations compare the generated mouth with the real mouth of the speaker whose speech drives "
               "the take; closure recall is the share of that speaker's lip closures during speech (p/b/m) "
               "the generated mouth also closes on; ratios compare with the target's own real footage (1 = natural).",
-              "", markdown_table(results["summaries"], CROSS_COLUMNS), ""]
+              "", markdown_table(results["summaries"], CROSS_COLUMNS), "",
+              "## Seam and expression (the take blended as the pipeline does; landmarks re-measured on the crops)", "",
+              "Seam edge ratio: gradient of the blended take along the blend mask's soft edge over the source's "
+              "(1 = no added edge); seam step: colour jump across that edge in RGB levels (0 = none). Lift: "
+              "mouth-corner height above the lip line; width: corner distance; both in % of eye distance. "
+              "Self: frame-for-frame error against the real frames; cross: shift of the take's mean from the "
+              "target's own real frames, mean of its size over takes and signed mean (+ = more smile, wider).",
+              "", markdown_table(results["summaries"], LOOK_COLUMNS), ""]
     if results["render_check"]:
         lines += ["## Pixels outside the blend mask (render_video on a lossless RGB excerpt)", "",
                   "| generator | frames | edited frames | changed px outside | max diff outside | passed |",

@@ -3,8 +3,9 @@
 Self-reconstruction drives a clip with its own audio and compares with its real frames; cross-dub
 drives it with another held-out speaker's speech and compares the mouth with that speaker's real mouth
 on the same speech (opening, width, rounding, closures), with the speech itself (sync expert, envelope)
-and with the target's own real footage (flicker, lip motion, sharpness). Sync is scored only on speech
-frames, so a mouth that just follows loudness is not rewarded for silences.
+and with the target's own real footage (flicker, lip motion, sharpness, the mouth's expression). Sync is
+scored only on speech frames, so a mouth that just follows loudness is not rewarded for silences. Both
+kinds also measure the seam: the take blended as the pipeline does, along the blend mask's soft edge.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lipsync_engine.data.cache import ClipData
-from lipsync_engine.eval import geometry, image_metrics
+from lipsync_engine.eval import geometry, image_metrics, seam
 from lipsync_engine.eval.harness import Take, actor_profile, run_take
 from lipsync_engine.faces import FaceLandmarker
 from lipsync_engine.generator.base import Generator
@@ -79,6 +80,9 @@ def measure_take(take: Take, expert: SyncExpert, landmarker: FaceLandmarker) -> 
     valid = take.valid
     generated_points = generated_landmarks(landmarker, take.generated, np.asarray(take.target.points[take.frames]))
     real_points = np.asarray(take.target.points[take.frames])
+    # The expression compares like with like: the real crops measured by the same landmarker.
+    real_expression = geometry.expression(generated_landmarks(landmarker, take.real, real_points)[valid])
+    gen_expression = geometry.expression(generated_points[valid])
     top, bottom, left, right = mouth_box(take.generated.shape[1])
     gen_box = take.generated[valid, top:bottom, left:right]
     real_box = take.real[valid, top:bottom, left:right]
@@ -97,6 +101,10 @@ def measure_take(take: Take, expert: SyncExpert, landmarker: FaceLandmarker) -> 
     m["sharpness_ratio"] = image_metrics.sharpness(gen_box) / max(image_metrics.sharpness(real_box), 1e-6)
     gen_speed = np.nanmean(geometry.lip_speed(generated_points[valid]))
     m["motion_ratio"] = float(gen_speed / max(np.nanmean(geometry.lip_speed(real_points[valid])), 1e-9))
+    masks = seam.blend_masks(real_points[valid], take.generated.shape[1])
+    seen = seam.viewer_crops(take.real[valid], take.generated[valid], masks)
+    m["seam_edge_ratio"] = seam.edge_ratio(seen, take.real[valid], masks)
+    m["seam_step"] = seam.colour_step(seen, take.real[valid], masks)
     curves = {"opening_generated": gen_open, "opening_real": geometry.opening(real_points), "energy": take.energy,
               "speech": take.speech.astype(np.float32)}
     if take.kind == "self":
@@ -104,6 +112,8 @@ def measure_take(take: Take, expert: SyncExpert, landmarker: FaceLandmarker) -> 
         m["ssim_mouth"] = image_metrics.ssim(gen_box, real_box)
         m["lip_dist_pct"] = 100.0 * float(np.nanmean(geometry.lip_distance(generated_points[valid], real_points[valid])))
         m["open_corr"] = geometry.pearson(gen_open[valid], curves["opening_real"][valid])
+        lift, width = 100.0 * geometry.expression_error(gen_expression, real_expression)
+        m["lift_err_pct"], m["width_err_pct"] = float(lift), float(width)
     else:
         driver_points = np.asarray(take.driver.points[take.frames])
         both = valid & np.asarray(take.driver.valid[take.frames])
@@ -114,11 +124,14 @@ def measure_take(take: Take, expert: SyncExpert, landmarker: FaceLandmarker) -> 
                                               geometry.rounding(driver_points)[both])
         closures = both & take.speech & geometry.closed(driver_points)
         m["closure_recall"] = float(np.mean(geometry.closed(generated_points)[closures])) if closures.any() else float("nan")
+        lift, width = 100.0 * geometry.expression_shift(gen_expression, real_expression)
+        m["lift_shift_pct"], m["width_shift_pct"] = float(lift), float(width)
+        m["lift_shift_abs_pct"], m["width_shift_abs_pct"] = abs(float(lift)), abs(float(width))
     return TakeResult(take, m, curves)
 
 
 def generated_landmarks(landmarker: FaceLandmarker, crops: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """(M, 468, 2) landmarks of generated crops, measured in the box of the real face; NaN where not found."""
+    """(M, 468, 2) landmarks of (generated or real) crops, measured in the box of the real face; NaN where not found."""
     out = np.full(reference.shape, np.nan, np.float32)
     for i, (crop, ref) in enumerate(zip(crops, reference)):
         if not np.isfinite(ref).all():

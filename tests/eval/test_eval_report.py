@@ -17,11 +17,16 @@ def test_eval_report_with_identity_and_frozen_mouth(eval_cache, tmp_path):
     assert frozen["self_psnr_mouth"] < 40.0
     assert identity["self_open_corr"] > 0.9  # landmarks re-measured on the real crops agree with the cache
     assert frozen["cross_motion_ratio"] < 0.7  # a frozen mouth barely moves
+    # The real mouth blended back leaves no seam and keeps the actor's expression exactly.
+    assert identity["self_seam_edge_ratio"] == 1.0 and identity["cross_seam_step"] == 0.0
+    assert identity["self_lift_err_pct"] == 0.0 and identity["cross_lift_shift_abs_pct"] == 0.0
+    assert frozen["self_width_err_pct"] > 0.0 and frozen["cross_seam_edge_ratio"] >= 1.0
     checks = results["render_check"]
     assert checks["identity"]["passed"] and checks["identity"]["edited_frames"] == 0
     assert checks["mouth_frozen"]["passed"] and checks["mouth_frozen"]["edited_frames"] > 0
     text = (out / "RESULTS.md").read_text()
     assert "| identity | 100.0 |" in text and "| mouth_frozen |" in text
+    assert "## Seam and expression" in text and "| identity | 1.00 | 0.0 | 1.00 | 0.0 | 0.00 |" in text
     for name in ("strip_self.png", "strip_cross.png", "mouth_opening.png"):
         assert 1000 < (out / name).stat().st_size < 300_000
 

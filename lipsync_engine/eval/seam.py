@@ -1,0 +1,98 @@
+"""How visible the blend boundary is: the take as the viewer sees it, measured along the mask's soft edge.
+
+The harness keeps the generator's raw crops; the pipeline then blends them into the frame under the
+feathered lower-face mask (``blend.paste``: colour matched in the soft edge, source detail kept, exact
+outside). ``viewer_crops`` runs that same blend in crop space (the "frame" is the real crop, identity
+alignment), so what is measured is what a render would show. Two measures of the edge band (where
+the mask is between 0 and 1, widened by BAND_GROW so a hard edge at the outline counts too):
+
+- ``edge_ratio``: 1 + the luma gradient the take adds over the original's in the band (per pixel, where
+  the take's is stronger) over the original's gradient there, in the worst of SECTORS angular parts of
+  the band (a seam on one cheek shows; the jaw line or a collar elsewhere does not dilute it).
+  1 = no added edge, > 1 = a seam; softer texture cannot hide a seam (it counts 0, not negative).
+- ``colour_step``: the low-passed colour difference take - original (RGB levels of 255) on a rim just
+  inside the band minus on a rim just outside it: the step a viewer sees across the edge (0 = none).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from lipsync_engine.blend import lower_face_mask, paste
+from lipsync_engine.faces.align import Alignment
+
+EDGE_LOW, EDGE_HIGH = 0.02, 0.98  # mask values that bound its soft edge
+BAND_GROW = 2  # pixels the edge band is widened by on both sides
+RIM = 3  # pixels: width of the rims just inside and just outside the band
+SECTORS = 12  # the edge band is split by angle round the mask's centre; a seam on one cheek shows
+STEP_SIGMA = 2.0  # pixels: Gaussian that removes texture and grain from the colour difference
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def blend_masks(points: np.ndarray, size: int) -> np.ndarray:
+    """(N, S, S) float32 lower-face masks from (N, 468, 2) crop landmarks; all zero where not finite."""
+    masks = np.zeros((len(points), size, size), np.float32)
+    for i, p in enumerate(points):
+        if np.isfinite(p).all():
+            masks[i] = lower_face_mask(p, size)
+    return masks
+
+
+def viewer_crops(real: np.ndarray, generated: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """(N, S, S, 3) uint8: each generated crop blended into its real crop by ``blend.paste`` under its mask."""
+    size = real.shape[1]
+    identity = Alignment(matrix=np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), size=size)
+    return np.stack([paste(r, g, identity, m) if m.any() else r for r, g, m in zip(real, generated, masks)])
+
+
+def edge_band(mask: np.ndarray) -> np.ndarray:
+    """(S, S) bool: the mask's soft edge, widened by BAND_GROW pixels."""
+    soft = ((mask > EDGE_LOW) & (mask < EDGE_HIGH)).astype(np.uint8)
+    return cv2.dilate(soft, _disc(BAND_GROW)) > 0
+
+
+def edge_ratio(take: np.ndarray, original: np.ndarray, masks: np.ndarray) -> float:
+    """Mean over frames of the worst SECTORS part of the edge band: 1 + gradient ``take`` adds over
+    ``original`` there (per pixel, where the take's is stronger), over the original's gradient there."""
+    ratios = []
+    for t, o, m in zip(take, original, masks):
+        band = edge_band(m)
+        if not band.any():
+            continue
+        ys, xs = np.nonzero(band)
+        centre = np.array([m.sum(axis=1) @ np.arange(len(m)), m.sum(axis=0) @ np.arange(len(m))]) / m.sum()
+        angle = np.arctan2(ys - centre[0], xs - centre[1]) + np.pi
+        sector = (angle / (2 * np.pi) * SECTORS).astype(int) % SECTORS
+        g_take, g_source = _gradient(t)[band], _gradient(o)[band]
+        added = np.bincount(sector, np.maximum(g_take - g_source, 0.0), SECTORS)
+        source = np.bincount(sector, g_source, SECTORS)
+        used = source > 0
+        if used.any():
+            ratios.append(1.0 + float(np.max(added[used] / source[used])))
+    return float(np.mean(ratios)) if ratios else float("nan")
+
+
+def colour_step(take: np.ndarray, original: np.ndarray, masks: np.ndarray) -> float:
+    """Mean over frames of the low-passed |take - original| (RGB levels) just inside the edge minus just outside."""
+    steps = []
+    for t, o, m in zip(take, original, masks):
+        band = edge_band(m)
+        if not band.any():
+            continue
+        near = cv2.dilate(band.astype(np.uint8), _disc(RIM)) > 0
+        inner, outer = near & ~band & (m >= EDGE_HIGH), near & ~band & (m <= EDGE_LOW)
+        if not inner.any() or not outer.any():
+            continue
+        diff = cv2.GaussianBlur(t.astype(np.float32) - o.astype(np.float32), (0, 0), STEP_SIGMA)
+        size = np.linalg.norm(diff, axis=2)
+        steps.append(float(size[inner].mean() - size[outer].mean()))
+    return float(np.mean(steps)) if steps else float("nan")
+
+
+def _gradient(rgb: np.ndarray) -> np.ndarray:
+    luma = rgb.astype(np.float32) @ _LUMA
+    return np.hypot(cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3))
+
+
+def _disc(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
