@@ -23,7 +23,7 @@ from lipsync_engine.engines import RendererEngine
 from lipsync_engine.engines.onnx_engine import OnnxEngine
 from lipsync_engine.engines.torch_engine import forward_input_names
 from lipsync_engine.errors import InputError, ModelError
-from lipsync_engine.export.files import atomic_output, cache_folder, file_sha256, module_sha256
+from lipsync_engine.export.files import atomic_output, cache_folder, file_sha256, mark_used, module_sha256, prune_cache
 
 ONNX_OPSET = 17
 OUTPUT_NAME = "output"
@@ -153,7 +153,8 @@ def onnx_file_for(
 
     Exports go to ``cache_dir/renderer-<weights sha256[:16]>-<precision>.onnx`` (reused when present);
     ``cache_dir=None`` is the per-user default (engines.options.default_cache_dir). Several processes
-    may export into one cache at once: each writes its own temp file and renames it into place.
+    may export into one cache at once: each writes its own temp file and renames it into place. A new
+    export prunes the cache of entries long unused or beyond its size cap (export.files.prune_cache).
     """
     if not isinstance(model_or_path, nn.Module):
         path = Path(model_or_path)
@@ -166,6 +167,8 @@ def onnx_file_for(
         folder = cache_folder(cache_dir, stack)
         target = folder / f"renderer-{module_sha256(model_or_path)[:16]}-{precision}.onnx"
         with _EXPORTING:  # a second thread waits for the first's export and reuses it
+            mark_used(target)
             if not target.is_file():
                 export_onnx(model_or_path, example_inputs, target, precision=precision)
+                prune_cache(folder, keep=target)
         yield target

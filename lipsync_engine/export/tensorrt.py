@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from lipsync_engine.errors import InputError, ModelError
-from lipsync_engine.export.files import atomic_output, file_sha256
+from lipsync_engine.export.files import atomic_output, file_sha256, mark_used, prune_cache
 
 WORKSPACE_BYTES = 4 << 30  # builder scratch memory limit
 
@@ -58,7 +58,8 @@ def build_trt_engine(
 
     ``precision`` names what the ONNX graph computes in (for the key and the sidecar). Every input's
     batch axis gets the profile (1, opt_batch, max_batch); other dims come from the ONNX graph. A JSON
-    sidecar beside the plan records the key's fields. Raises ModelError when TensorRT rejects the graph.
+    sidecar beside the plan records the key's fields; a new plan prunes the cache (export.files.prune_cache).
+    Raises ModelError when TensorRT rejects the graph.
     """
     trt = require_tensorrt()
     import torch
@@ -69,6 +70,7 @@ def build_trt_engine(
     key = trt_cache_key(gpu, trt.__version__, onnx_sha, precision, opt_batch, max_batch)
     plan_path = Path(cache_dir) / f"{key}.plan"
     if plan_path.is_file():
+        mark_used(plan_path)
         return plan_path
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
@@ -94,4 +96,5 @@ def build_trt_engine(
     with atomic_output(plan_path.with_suffix(".json")) as temp:
         temp.write_text(json.dumps({"gpu": gpu, "tensorrt": trt.__version__, "onnx_sha256": onnx_sha,
                                     "precision": precision, "opt_batch": opt_batch, "max_batch": max_batch}))
+    prune_cache(Path(cache_dir), keep=plan_path)
     return plan_path
