@@ -156,8 +156,8 @@ def _render_take(video, audio, out: Path, generator, options, *, actor, track, v
     edited = report.frames - sum(s.end - s.start + 1 for s in report.passthrough)
     print(f"wrote {report.output}: {report.frames} frames at {report.fps} fps, {report.width}x{report.height}, "
           f"generator {report.generator} ({report.backend}), {edited} frames edited, {report.elapsed_s:.1f} s")
-    if report.sync_offset is not None:
-        print(f"sync (expert on the new mouths): confidence {report.sync_score:.3f}, offset {report.sync_offset:+d} frames")
+    if report.sync_status is not None:
+        print(report.sync_verdict)
     for warning in report.warnings:
         print(f"  warning: {warning}")
     print(f"QA record: {qa_path}")

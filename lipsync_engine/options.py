@@ -66,6 +66,10 @@ class RenderReport:
     warnings: list[str] = field(default_factory=list)
     sync_score: float | None = None  # sync expert confidence on the generated mouth, when measured
     sync_offset: int | None = None  # frames; 0 is in sync
+    # What sync_score and sync_offset mean (pipeline/qa.py): "in_sync", "offset" or "inconclusive" (the
+    # expert cannot tell; the two numbers are then noise); None when not measured. sync_verdict says it in words.
+    sync_status: str | None = None
+    sync_verdict: str | None = None
     elapsed_s: float = 0.0
     timecode: str | None = None  # the take's start timecode (the source's, at the first frame rendered)
 

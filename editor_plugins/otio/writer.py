@@ -40,6 +40,7 @@ def take_clip(take: ClipTake, result: dict) -> otio.schema.Clip:
         "language": take.language, "job_id": result.get("job_id"), "request_id": result.get("request_id"),
         "model": report.get("generator"), "backend": report.get("backend"),
         "sync_score": report.get("sync_score"), "sync_offset": report.get("sync_offset"),
+        "sync_status": report.get("sync_status"), "sync_verdict": report.get("sync_verdict"),
         "passthrough": report.get("passthrough") or [], "warnings": report.get("warnings") or [],
         "source_clip": take.clip.name, "source_media": str(take.video), "audio": str(take.audio),
         "audio_start_s": take.audio_start_s,

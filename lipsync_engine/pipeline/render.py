@@ -104,8 +104,8 @@ def render_video(
 
     verdict = sync.verdict(dub.pcm, info.fps) if edit.any() else SyncVerdict()
     warnings = [*dub.warnings, *_other_face_warnings(shot.track), *describe(segments)]
-    if verdict.note:
-        warnings.append(verdict.note)
+    if verdict.warning:
+        warnings.append(verdict.warning)
     if writer.note:
         warnings.append(writer.note)
     if not edit.any():
@@ -122,6 +122,8 @@ def render_video(
         warnings=warnings,
         sync_score=verdict.confidence,
         sync_offset=verdict.offset,
+        sync_status=verdict.status,
+        sync_verdict=verdict.describe() if edit.any() else None,
         elapsed_s=round(time.monotonic() - started, 3),
         timecode=info.timecode,
     )

@@ -268,4 +268,6 @@ def test_qa_sync_verdict_tells_own_speech_from_another(identity, tmp_path):
     own = render_video(FACE_CLIP, FACE_CLIP, tmp_path / "own.mkv", identity, FFV1, track=cache)
     other = render_video(FACE_CLIP, OTHER_CLIP, tmp_path / "other.mkv", identity, FFV1, track=cache)
     assert own.sync_offset == 0 and own.sync_score > 0.4, own
+    assert own.sync_status == "in_sync" and own.sync_verdict.startswith("sync check: in sync"), own
     assert other.sync_score < own.sync_score / 2, other
+    assert other.sync_status == "inconclusive" and not any("sync" in w for w in other.warnings), other

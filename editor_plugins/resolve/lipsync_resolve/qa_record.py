@@ -1,6 +1,6 @@
 """Show each take's QA record in Resolve: clip metadata on the take, markers where to look.
 
-The QA record is the daemon's report of the take (sync score and offset, frames passed through and why).
+The QA record is the daemon's report of the take (sync verdict, frames passed through and why).
 Frames in ``passthrough`` count from the take's first frame, which is also the placed item's first frame.
 """
 from .calls import ResolveCallError
@@ -10,17 +10,27 @@ OK_COLOUR, WARN_COLOUR, PASSTHROUGH_COLOUR = "Green", "Yellow", "Red"
 
 
 def summary(language, result):
-    """One line a person reads: language, sync score, frames passed through, job id."""
+    """One line a person reads: language, sync verdict, frames passed through, job id."""
     report = result.get("report") or {}
-    parts = ["LipSync " + language]
-    if report.get("sync_score") is not None:
-        parts.append("sync %.2f (offset %s frames)" % (report["sync_score"], report.get("sync_offset", "?")))
-    else:
-        parts.append("sync not measured")
+    parts = ["LipSync " + language, sync_summary(report)]
     passed = sum(seg["end"] - seg["start"] + 1 for seg in report.get("passthrough") or [])
     parts.append("%d of %s frames passed through" % (passed, report.get("frames", "?")))
     parts.append("job %s" % result.get("job_id"))
     return " | ".join(parts)
+
+
+def sync_summary(report):
+    """The sync verdict in a few words; only a confident offset (status "offset") names frames."""
+    status = report.get("sync_status")
+    if status == "offset":
+        return "sync OFF by %+d frames (confidence %.2f)" % (report["sync_offset"], report["sync_score"])
+    if status == "in_sync":
+        return "in sync (confidence %.2f)" % report["sync_score"]
+    if status == "inconclusive":
+        return "sync inconclusive"
+    if report.get("sync_score") is not None:  # a record of a daemon from before sync_status
+        return "sync %.2f (offset %s frames)" % (report["sync_score"], report.get("sync_offset", "?"))
+    return "sync not measured"
 
 
 def tag_take(take, language, result):
