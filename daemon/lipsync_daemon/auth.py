@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import os
 import secrets
 import stat
@@ -18,6 +19,7 @@ from pathlib import Path
 import grpc
 
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
+log = logging.getLogger(__name__)
 
 
 class TokenFileError(PermissionError):
@@ -74,11 +76,27 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def _call_authority(context: grpc.ServicerContext) -> str | None:
-    """The call's ``:authority``. grpcio has no public accessor: read it from the call details the server
-    got (None if a grpcio release moved it; the call is then refused, see _wrap)."""
-    host = getattr(getattr(getattr(context, "_rpc_event", None), "call_details", None), "host", None)
-    return host.decode("utf-8", "replace") if isinstance(host, bytes) else host
+# grpcio (1.85) has no public accessor for a call's :authority on the server: it is not in
+# invocation_metadata() (gRPC core strips pseudo-headers), nor in HandlerCallDetails (method and metadata
+# only); the C++ API has ServerContext::ExperimentalGetAuthority, Python asks for it in grpc/grpc#38906.
+# The server keeps it in its private call details, read here and nowhere else; tests/daemon/test_auth.py
+# pins that this works on the installed grpcio and that the check fails closed when it does not.
+_AUTHORITY_PATH = ("_rpc_event", "call_details", "host")
+
+
+def call_authority(context: grpc.ServicerContext) -> str | None:
+    """The call's ``:authority`` from grpcio's private call details; None (logged) if a release moved it."""
+    value = context
+    for name in _AUTHORITY_PATH:
+        value = getattr(value, name, None)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        return value
+    log.error("cannot read the call's :authority, so TCP calls are refused: this grpcio release moved its "
+              "private call details; connect through the daemon's unix socket, or install a grpcio release "
+              "the daemon supports", extra={"grpcio": grpc.__version__, "attribute": ".".join(_AUTHORITY_PATH)})
+    return None
 
 
 def _wrap(handler: grpc.RpcMethodHandler, guard=None, deny: tuple[grpc.StatusCode, str] | None = None):
@@ -127,7 +145,7 @@ class TokenAuthInterceptor(grpc.ServerInterceptor):
     def _check_authority(self, context: grpc.ServicerContext) -> None:
         if context.peer().startswith("unix:"):
             return
-        authority = _call_authority(context)
+        authority = call_authority(context)
         if authority is None:
             context.abort(grpc.StatusCode.PERMISSION_DENIED,
                           "this grpcio release does not expose the call's :authority, so the daemon cannot "
