@@ -2,7 +2,8 @@
 
 All go through lipsync_daemon.client.LipsyncClient. The daemon is found through --daemon, else
 $LIPSYNC_DAEMON, else <data-dir>/daemon.json; the token through --token, $LIPSYNC_TOKEN or
-<data-dir>/token. Exit codes: 0 success, 1 the job ended FAILED or CANCELLED, 2 a call failed.
+<data-dir>/token; a TCP daemon listening with TLS through --tls-ca or $LIPSYNC_TLS_CA. Exit codes: 0 success,
+1 the job ended FAILED or CANCELLED, 2 a call failed.
 """
 from __future__ import annotations
 
@@ -62,15 +63,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     info.set_defaults(handler=_server_info)
 
     for parser in (submit, watch, fetch, cancel, jobs, info):
-        parser.add_argument("--daemon", help="'unix:/path.sock' or 'host:port' (default: the local daemon)")
-        parser.add_argument("--token", help="the daemon's token (default: read from its data folder)")
-        parser.add_argument("--data-dir", type=Path, help="the daemon's data folder (default: ~/.local/share/lipsync)")
+        add_daemon_arguments(parser)
 
 
-def _client(args: argparse.Namespace):
+def add_daemon_arguments(parser: argparse.ArgumentParser) -> None:
+    """--daemon, --token, --tls-ca, --data-dir: how a command reaches the daemon (see daemon_client)."""
+    parser.add_argument("--daemon", help="'unix:/path.sock' or 'host:port' (default: the local daemon)")
+    parser.add_argument("--token", help="the daemon's token (default: read from its data folder)")
+    parser.add_argument("--tls-ca", type=Path, help="PEM certificate of the CA that signed the daemon's tls_cert: "
+                                                    "reach a TCP daemon over TLS (default: $LIPSYNC_TLS_CA)")
+    parser.add_argument("--data-dir", type=Path, help="the daemon's data folder (default: ~/.local/share/lipsync)")
+
+
+def daemon_client(args: argparse.Namespace):
+    """The LipsyncClient the add_daemon_arguments flags name."""
     from lipsync_daemon.client import LipsyncClient
 
-    return LipsyncClient(args.daemon, args.token, data_dir=args.data_dir)
+    return LipsyncClient(args.daemon, args.token, data_dir=args.data_dir, tls_ca=args.tls_ca)
 
 
 def _as_dict(message) -> dict:
@@ -98,7 +107,7 @@ def _submit(args: argparse.Namespace) -> int:
     if args.keep_original_audio:
         settings["keep_original_audio"] = True
     labels = dict(item.split("=", 1) for item in args.label if "=" in item)
-    with _client(args) as client:
+    with daemon_client(args) as client:
         video, audio = args.video, args.audio
         if args.upload:
             video, audio = (f"blob:{client.upload(p).id}" for p in (args.video, args.audio))
@@ -141,32 +150,32 @@ def _follow(client, job_id: str) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    with _client(args) as client:
+    with daemon_client(args) as client:
         return _follow(client, args.job)
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    with _client(args) as client:
+    with daemon_client(args) as client:
         path = client.download(args.dest, job_id=args.job)
     print(path)
     return 0
 
 
 def _cancel(args: argparse.Namespace) -> int:
-    with _client(args) as client:
+    with daemon_client(args) as client:
         print(_describe(client.cancel(args.job)))
     return 0
 
 
 def _jobs(args: argparse.Namespace) -> int:
-    with _client(args) as client:
+    with daemon_client(args) as client:
         for job in client.list(tuple(args.state), args.limit):
             print(json.dumps(_as_dict(job)) if args.json else _describe(job))
     return 0
 
 
 def _server_info(args: argparse.Namespace) -> int:
-    with _client(args) as client:
+    with daemon_client(args) as client:
         info = _as_dict(client.server_info())
         info["health"] = client.health()
     if args.json:

@@ -1,8 +1,8 @@
 """`lipsync otio / watch / render-takes / resolve-install`: the editor integrations (docs/editor_plugins.md).
 
 The daemon is found like the other daemon commands: --daemon, else $LIPSYNC_DAEMON, else the local one;
-the token through --token, $LIPSYNC_TOKEN or <data-dir>/token. Exit codes: 0 all takes done, 1 some takes
-failed or were skipped (the rest were written), 2 nothing could be done (message on stderr).
+the token through --token, $LIPSYNC_TOKEN or <data-dir>/token; TLS through --tls-ca. Exit codes: 0 all takes
+done, 1 some takes failed or were skipped (the rest were written), 2 nothing could be done (message on stderr).
 """
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+from lipsync_cli.daemon_commands import add_daemon_arguments, daemon_client
 
 CODECS = ("h264", "h265", "prores", "ffv1")
 
@@ -52,15 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for parser in (otio_cmd, watch):
         parser.add_argument("--codec", choices=CODECS, help="codec of the takes (default: the engine's)")
     for parser in (otio_cmd, watch, takes):
-        parser.add_argument("--daemon", help="'unix:/path.sock' or 'host:port' (default: the local daemon)")
-        parser.add_argument("--token", help="the daemon's token (default: read from its data folder)")
-        parser.add_argument("--data-dir", type=Path, help="the daemon's data folder (default: ~/.local/share/lipsync)")
-
-
-def _client(args: argparse.Namespace):
-    from lipsync_daemon.client import LipsyncClient
-
-    return LipsyncClient(args.daemon, args.token, data_dir=args.data_dir)
+        add_daemon_arguments(parser)
 
 
 def _settings(args: argparse.Namespace) -> dict:
@@ -71,7 +65,7 @@ def _otio(args: argparse.Namespace) -> int:
     from editor_plugins.otio.convert import convert
 
     output_dir = args.output_dir or args.out.resolve().parent / "lipsync_takes"
-    with _client(args) as client:
+    with daemon_client(args) as client:
         problems = convert(args.timeline, args.out, client, output_dir, languages=tuple(args.language),
                            settings=_settings(args))
     for problem in problems:
@@ -86,7 +80,7 @@ def _watch(args: argparse.Namespace) -> int:
         from lipsync_engine.errors import InputError
         raise InputError(f"watch folder '{args.folder}' does not exist; create it or pass another folder")
     config = WatchConfig(args.folder, settle_s=args.settle, polling=args.polling, settings=_settings(args))
-    with _client(args) as client:
+    with daemon_client(args) as client:
         folder = WatchFolder(config, client, log=lambda line: print(line, flush=True))
         if args.once:  # one pass, then wait for what it submitted
             folder.step()
@@ -111,7 +105,7 @@ def _render_takes(args: argparse.Namespace) -> int:
     def emit(event: dict) -> None:
         print(json.dumps(event), flush=True)
 
-    with _client(args) as client:
+    with daemon_client(args) as client:
         results = render_takes(client, requests, emit)
     return 0 if all(r["state"] == "SUCCEEDED" for r in results) else 1
 

@@ -49,10 +49,15 @@ def find_daemon(data_dir: Path | None = None) -> tuple[str, Path]:
 
 
 class LipsyncClient:
-    """A connection to one daemon. ``target``: "unix:/path.sock" or "host:port"; defaults to the local daemon."""
+    """A connection to one daemon. ``target``: "unix:/path.sock" or "host:port"; defaults to the local daemon.
+
+    ``tls_ca`` (default $LIPSYNC_TLS_CA): the PEM certificate of the CA that signed the daemon's tls_cert;
+    given, TCP targets are reached over TLS and the daemon's certificate must name the target's host.
+    The unix socket is always plain (the daemon serves it without TLS), so it ignores ``tls_ca``.
+    """
 
     def __init__(self, target: str | None = None, token: str | None = None, *, data_dir: Path | None = None,
-                 timeout_s: float = 30.0, retries: int = 6, root_certificates: bytes | None = None) -> None:
+                 timeout_s: float = 30.0, retries: int = 6, tls_ca: str | Path | None = None) -> None:
         found_target, token_path = find_daemon(data_dir)
         self.target = target or os.environ.get("LIPSYNC_DAEMON") or found_target
         if token is None:
@@ -60,8 +65,11 @@ class LipsyncClient:
         self.timeout_s, self.retries = timeout_s, retries
         self._metadata = (("authorization", f"Bearer {token}"),)
         options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.max_send_message_length", 64 << 20)]
-        if root_certificates is not None:
-            self._channel = grpc.secure_channel(self.target, grpc.ssl_channel_credentials(root_certificates), options)
+        tls_ca = tls_ca or os.environ.get("LIPSYNC_TLS_CA")
+        self.tls = bool(tls_ca) and not self.target.startswith("unix:")
+        if self.tls:
+            credentials = grpc.ssl_channel_credentials(self._read_ca(Path(tls_ca)))
+            self._channel = grpc.secure_channel(self.target, credentials, options)
         else:
             self._channel = grpc.insecure_channel(self.target, options)
         self._stub = pb_grpc.LipsyncStub(self._channel)
@@ -72,6 +80,19 @@ class LipsyncClient:
             return read_token(path)
         except PermissionError as exc:
             raise ClientError("UNAUTHENTICATED", f"{exc}; or pass the token with --token / LIPSYNC_TOKEN") from exc
+
+    @staticmethod
+    def _read_ca(path: Path) -> bytes:
+        try:
+            pem = path.read_bytes()
+        except OSError as exc:
+            raise ClientError("INVALID_ARGUMENT", f"cannot read the TLS CA certificate '{path}': {exc.strerror}; "
+                                                  "pass the PEM file of the CA that signed the daemon's tls_cert "
+                                                  "(--tls-ca / LIPSYNC_TLS_CA)") from exc
+        if b"-----BEGIN CERTIFICATE-----" not in pem:
+            raise ClientError("INVALID_ARGUMENT", f"'{path}' holds no PEM certificate; pass the PEM file of the CA "
+                                                  "that signed the daemon's tls_cert (--tls-ca / LIPSYNC_TLS_CA)")
+        return pem
 
     def close(self) -> None:
         self._channel.close()
@@ -88,11 +109,19 @@ class LipsyncClient:
         code = exc.code()
         if code == grpc.StatusCode.UNAVAILABLE:
             return ClientError("UNAVAILABLE", f"cannot reach the lipsync daemon at {self.target} ({exc.details()}); "
-                                              "is it running? start it with `lipsync-daemon`")
+                                              f"is it running? start it with `lipsync-daemon`{self._tls_hint()}")
         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
             return ClientError("DEADLINE_EXCEEDED", f"the daemon at {self.target} did not answer in time; "
                                                     "it may be overloaded, try again")
         return ClientError(code.name, f"{code.name}: {exc.details()}")
+
+    def _tls_hint(self) -> str:
+        if self.target.startswith("unix:"):
+            return ""
+        if self.tls:
+            return ("; over TLS, the daemon's certificate must be signed by the --tls-ca certificate and name "
+                    "the host you connect to")
+        return "; if the daemon listens with TLS (tls_cert), pass its CA certificate with --tls-ca / LIPSYNC_TLS_CA"
 
     def _call(self, method: str, request: Any, timeout_s: float | None = None) -> Any:
         """Unary call with a deadline, retried on UNAVAILABLE (every call here is idempotent)."""
