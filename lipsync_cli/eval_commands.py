@@ -169,6 +169,8 @@ def _eval(args: argparse.Namespace) -> int:
     results = run_suite(config)
     for name, summary in results["summaries"].items():
         print(f"{name}: self PSNR {summary.get('self_psnr_mouth', float('nan')):.1f} dB, cross sync score "
-              f"{summary.get('cross_sync_score', float('nan')):.3f}, conf {summary.get('cross_sync_conf', float('nan')):.3f}")
+              f"{summary.get('cross_sync_score', float('nan')):.3f}, conf {summary.get('cross_sync_conf', float('nan')):.3f}, "
+              f"seam step {summary.get('cross_seam_step', float('nan')):.1f}, lift shift "
+              f"{summary.get('cross_lift_shift_abs_pct', float('nan')):.2f}% eye")
     print(f"report: {Path(args.out) / 'RESULTS.md'}")
     return 0
