@@ -24,9 +24,10 @@ from lipsync_engine.sync import MOUTH_HW, SyncExpert, load_sync_expert, mouth_im
 from lipsync_engine.sync.scoring import MAX_OFFSET, measure, similarity_by_offset, stack_centres
 
 QA_STACKS = 96  # most mouth stacks scored per take
-# Speech stacks (5-frame mouth stacks centred on speech) an offset needs, and the confidence (peak minus
-# median of the offset curve) it needs: in each band, above what a still mouth reached, where named offsets
-# agreed. Measured by benchmarks/calibrate_sync_verdict.py (windows overlap: counts are not independent):
+# Speech stacks (5-frame mouth stacks centred on speech frames; "speech frames" in the verdict's words) an
+# offset needs, and the confidence (peak minus median of the offset curve) it needs: in each band, above
+# what a still mouth reached, where named offsets agreed. Measured by benchmarks/calibrate_sync_verdict.py
+# (windows overlap: counts are not independent):
 #   under 32 stacks: a still mouth reached 0.177; even at >= 0.20, 120 of 127 offsets agreed (94%): none named.
 #   32-47 stacks: a still mouth reached 0.194; at >= 0.20, 55 of 55 agreed; 10 of 82 own-audio windows
 #       and 4 of 306 with another speaker's audio got an offset.
@@ -68,7 +69,7 @@ class SyncVerdict:
         if self.status == IN_SYNC:
             return f"sync check: in sync (offset {self.offset:+d} frames, confidence {self.confidence:.3f})"
         lead = "before" if self.offset > 0 else "after"
-        return (f"sync check: offset {self.offset:+d} frames: the mouth moves {abs(self.offset)} frames {lead} "
+        return (f"sync check: offset {self.offset:+d} frames, the mouth moves {abs(self.offset)} frames {lead} "
                 f"the dub (confidence {self.confidence:.3f})")
 
     @property
@@ -83,14 +84,14 @@ def judge(similarity: np.ndarray, max_offset: int = MAX_OFFSET) -> SyncVerdict:
     """The verdict on a (2 * max_offset + 1, stacks) similarity_by_offset array."""
     stacks = similarity.shape[1]
     if stacks == 0:
-        return SyncVerdict(status=INCONCLUSIVE, reason="(no speech stacks): no generated frames with speech to judge")
+        return SyncVerdict(status=INCONCLUSIVE, reason="(no speech frames): no generated frames with speech to judge")
     result = measure(similarity, max_offset)
     confidence, offset = round(result.confidence, 4), result.offset
     needed = MIN_CONFIDENCE if stacks >= FULL_STACKS else SHORT_MIN_CONFIDENCE
     if stacks < MIN_STACKS:
-        reason = f"({stacks} speech stacks, needs {MIN_STACKS}): too little clear speech to judge"
+        reason = f"({stacks} speech frames, needs {MIN_STACKS}): too little clear speech to judge"
     elif result.confidence < needed:
-        with_stacks = f" for {stacks} speech stacks" if stacks < FULL_STACKS else ""
+        with_stacks = f" for {stacks} speech frames" if stacks < FULL_STACKS else ""
         reason = (f"(confidence {result.confidence:.3f} below {needed:.2f}{with_stacks}): too little clear speech "
                   "to judge")
     elif abs(offset) >= max_offset:

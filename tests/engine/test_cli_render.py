@@ -91,8 +91,8 @@ def test_demo_renders_and_says_where(tmp_path, capsys):
     assert code == 0
     take = tmp_path / "demo_take.mp4"
     assert f"demo take: {take.resolve()}" in stdout
-    # 3 s with 34 speech stacks and a faint peak: the sync expert cannot name an offset, and says so
-    assert "sync check inconclusive (confidence " in stdout and "for 34 speech stacks)" in stdout, stdout
+    # 3 s with 34 usable speech frames and a faint peak: the sync expert cannot name an offset, and says so
+    assert "sync check inconclusive (confidence " in stdout and "for 34 speech frames)" in stdout, stdout
     assert "offset +" not in stdout
     info = probe_video(take)
     assert (info.frame_count, info.width, info.height) == (75, 450, 450) and info.has_audio

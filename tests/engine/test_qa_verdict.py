@@ -69,7 +69,7 @@ def test_a_flat_curve_is_inconclusive() -> None:
 def test_too_few_speech_stacks_are_inconclusive_even_with_a_clear_peak() -> None:
     verdict = judge(similarity(5, 0.4, stacks=MIN_STACKS - 1))
     assert verdict.status == INCONCLUSIVE and verdict.warning is None
-    assert f"({MIN_STACKS - 1} speech stacks, needs {MIN_STACKS})" in verdict.describe()
+    assert f"({MIN_STACKS - 1} speech frames, needs {MIN_STACKS})" in verdict.describe()
     assert judge(similarity(5, 0.4, stacks=MIN_STACKS)).status == OFFSET
 
 
@@ -77,7 +77,7 @@ def test_short_speech_needs_a_clearer_peak() -> None:
     peak = (MIN_CONFIDENCE + SHORT_MIN_CONFIDENCE) / 2
     verdict = judge(similarity(5, peak, stacks=FULL_STACKS - 1))
     assert verdict.status == INCONCLUSIVE
-    assert (f"(confidence {peak:.3f} below {SHORT_MIN_CONFIDENCE:.2f} for {FULL_STACKS - 1} speech stacks)"
+    assert (f"(confidence {peak:.3f} below {SHORT_MIN_CONFIDENCE:.2f} for {FULL_STACKS - 1} speech frames)"
             in verdict.describe())
     assert judge(similarity(5, peak, stacks=FULL_STACKS)).status == OFFSET
     assert judge(similarity(5, SHORT_MIN_CONFIDENCE + 1e-4, stacks=MIN_STACKS)).status == OFFSET
@@ -94,7 +94,7 @@ def test_a_confident_peak_at_the_edge_of_the_search_is_inconclusive(edge: int) -
 def test_no_speech_stacks_is_inconclusive() -> None:
     verdict = judge(np.zeros((len(OFFSETS), 0), np.float32))
     assert verdict.status == INCONCLUSIVE and verdict.offset is None and verdict.confidence is None
-    assert "no speech stacks" in verdict.describe() and verdict.warning is None
+    assert "no speech frames" in verdict.describe() and verdict.warning is None
 
 
 def test_an_unmeasured_verdict_warns_with_its_note() -> None:
