@@ -6,7 +6,8 @@ go to the device once, the blended box comes back once. Parity with ``paste``:
 - the warp samples where cv2.warpAffine(INTER_LINEAR) does: OpenCV rounds each source coordinate to 1/32
   of a crop pixel in fixed point, and so does ``_source_grid``, so the two agree to float rounding
   (``grid_sample`` on exact coordinates would differ by up to 1/64 px times the crop's gradient);
-- the blurs are the same separable Gaussian kernels with OpenCV's default border (reflect-101);
+- the blurs are the same separable Gaussian kernels with OpenCV's default border (reflect-101); the edge
+  correction's weight (a distance transform of the mask) is made on the host by paste's own function;
 - the grain has the same strength and seed, drawn from a torch Generator: other numbers than numpy's.
 
 Pixels where the warped mask is 0 are bit-identical to the frame, as with ``paste``.
@@ -19,8 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from lipsync_engine.blend.paste import (
-    _DETAIL_SIGMA, _HIGH_PASS_GAIN, PasteConfig, _box_matrix, _change_sigma, _check, _crop_weight, _frame_box,
-    _gaussian_ksize, _grain_seed,
+    _DETAIL_SIGMA, _HIGH_PASS_GAIN, PasteConfig, _box_matrix, _change_sigma, _check, _crop_weight, _edge_sigma,
+    _edge_weight, _frame_box, _gaussian_ksize, _grain_seed,
 )
 from lipsync_engine.faces.align import Alignment
 
@@ -61,6 +62,9 @@ def device_paste(
         weight = torch.from_numpy(m).to(device)
         if config.colour_match:
             gen = _match_colour(gen, source, weight, config.max_gain)
+        if config.edge_reach > 0.0:
+            edge = torch.from_numpy(_edge_weight(m, config.edge_reach * size)).to(device)
+            gen = gen - edge * _blur(gen - source, _edge_sigma(config, size))
         change = _blur((gen - source).abs().amax(0, keepdim=True), _change_sigma(size))[0]
         keep = ((config.changed * peak - change) / ((config.changed - config.unchanged) * peak)).clamp(0.0, 1.0)
         # up(G) - w * up(crop(frame)) is linear in the warp: one warp of [m, w, G - w * crop(frame)]

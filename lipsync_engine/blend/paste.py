@@ -4,12 +4,24 @@ What lands in the frame, per pixel of the warped mask m (all float work is insid
 
     out = frame + m * (G + w * detail - frame),   detail = frame - up(crop(frame))
 
-G is the generated crop, colour-matched to the source and warped up to the frame; ``detail`` is what the
+G is the generated crop, colour-matched to the source, pulled back to it near the mask's edge (below) and
+warped up to the frame; ``detail`` is what the
 source has above the crop's resolution (film grain, pores, sharpness). Where the generator left the
 picture unchanged (w = 1) that detail is kept, so an unchanged crop gives back the frame exactly; where
 it drew something new (w -> 0, e.g. an opened mouth) the old detail would ghost, so it is dropped and
 replaced by synthetic grain of the same strength measured from the source (weighted sqrt(1 - w^2), so
 the mix keeps the source's fine-detail variance). Pixels where m is 0 are copied bit for bit.
+
+Near the mask's outline the generated crop is corrected toward the source by the low-passed difference:
+
+    G <- G - r * blur(G - crop(frame)),   r = 1 at the outline, smoothly 0 at ``edge_reach`` inside it
+
+The renderer repaints the whole lower face from a reference, so on the cheeks and the face's outline its
+colour differs from the frame's by a smooth smear (background or clothes brought in where the reference's
+silhouette lay); one gain and offset for the whole edge cannot follow it, and it read as a seam at the
+mask's soft edge. Only the low-passed difference goes, so a moved edge keeps most of its sharp part, and
+the lips and chin lie beyond ``edge_reach`` (lip corners are 0.12-0.18 of S from the outline, the chin
+further), so the mouth's own change is kept (eval/HISTORY.md has the measured trade).
 """
 from __future__ import annotations
 
@@ -34,6 +46,11 @@ class PasteConfig:
     unchanged: float = 0.02
     changed: float = 0.06
     grain: bool = True  # synthetic grain where the source detail had to be dropped
+    # Edge correction (module docstring), fractions of the crop side S: how far inside the mask's outline
+    # the generated colour is pulled back to the source's, and the Gaussian sigma of that low pass; reach
+    # 0 turns it off.
+    edge_reach: float = 0.18
+    edge_sigma: float = 0.02
 
 
 def paste(
@@ -67,6 +84,9 @@ def paste(
     gen = generated_crop.astype(np.float32) * (peak / np.iinfo(generated_crop.dtype).max)
     if config.colour_match:
         gen = _match_colour(gen, source, m, config.max_gain)
+    if config.edge_reach > 0.0:
+        low = cv2.GaussianBlur(gen - source, (0, 0), _edge_sigma(config, size))
+        gen -= _edge_weight(m, config.edge_reach * size)[..., None] * low
     change = np.abs(gen - source).max(2)
     change = cv2.GaussianBlur(change, (0, 0), _change_sigma(size))
     keep = np.clip((config.changed * peak - change) / ((config.changed - config.unchanged) * peak), 0.0, 1.0)
@@ -111,6 +131,19 @@ def _crop_weight(mask: np.ndarray, strength: float) -> np.ndarray:
     m[[0, -1], :] = 0.0  # nothing from the crop's outermost pixels: the warp beyond them has no source
     m[:, [0, -1]] = 0.0
     return m
+
+
+def _edge_weight(m: np.ndarray, reach: float) -> np.ndarray:
+    """(S, S) float32 share of the low-passed difference taken out of the generated crop: 1 at the outline
+    of the blend weight ``m`` (and outside it), smoothstep down to 0 at ``reach`` crop pixels inside it."""
+    inside = cv2.distanceTransform((m > 0.0).astype(np.uint8), cv2.DIST_L2, 5)
+    t = np.clip(inside / max(reach, 1.0), 0.0, 1.0)
+    return (1.0 - t * t * (3.0 - 2.0 * t)).astype(np.float32)
+
+
+def _edge_sigma(config: PasteConfig, size: int) -> float:
+    """Sigma (crop pixels) of the low pass in the edge correction."""
+    return max(config.edge_sigma * size, 0.5)
 
 
 def _change_sigma(size: int) -> float:

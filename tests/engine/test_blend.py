@@ -1,4 +1,4 @@
-"""Mask and paste on real faces: exact outside the mask, lossless round trip, colour match, grain."""
+"""Mask and paste on real faces: exact outside the mask, lossless round trip, colour match, grain, edge correction."""
 from __future__ import annotations
 
 import cv2
@@ -7,6 +7,7 @@ import pytest
 
 from lipsync_engine.blend import PasteConfig, lower_face_mask, paste
 from lipsync_engine.faces import align_face, image_face, topology
+from lipsync_engine.faces.align import Alignment
 
 from faces_media import clip_frames, landmarker, needs_clips, on_canvas  # noqa: F401 (fixture)
 
@@ -116,6 +117,38 @@ def test_colour_shift_of_the_generator_is_corrected(face_rgb, landmarker):
     err_matched = np.abs(matched[inside].astype(float).mean(0) - face_rgb[inside].mean(0)).max()
     err_raw = np.abs(raw[inside].astype(float).mean(0) - face_rgb[inside].mean(0)).max()
     assert err_raw > 8 and err_matched < 2
+
+
+def test_smooth_smear_at_the_mask_edge_is_removed_and_the_mouth_kept(face_rgb, landmarker):
+    """The renderer's failure on tight crops: suit colour smeared onto the cheek up to the mask's edge, plus
+    the mouth's real change. The edge correction takes the smear out and leaves the mouth alone."""
+    _, p, mask = _setup(face_rgb, landmarker)
+    alignment = align_face(image_face(face_rgb, landmarker=landmarker).points, S)
+    crop = alignment.crop(face_rgb)
+    identity = Alignment(matrix=np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), size=S)  # paste in crop space
+    yy, xx = np.mgrid[:S, :S].astype(np.float32)
+    ys, xs = np.nonzero((mask > 0.3) & (mask < 0.7))  # centred in the soft edge, on the jaw's side
+    near = np.argmin(np.hypot(xs - p[172][0], ys - p[172][1]))
+    centre = np.array([xs[near], ys[near]], np.float32)
+    blob = np.exp(-((xx - centre[0]) ** 2 + (yy - centre[1]) ** 2) / (2 * (0.05 * S) ** 2))
+    smear = blob[..., None] * np.array([-50.0, -40.0, -15.0])
+    lips = p[list(topology.INNER_LIPS)]
+    top = lips[:, 1].min()  # an opened mouth: the inner lips stretched downwards from the upper lip, drawn dark
+    opened = np.zeros((S, S), np.uint8)
+    cv2.fillPoly(opened, [np.round(np.c_[lips[:, 0], top + (lips[:, 1] - top) * 4.0]).astype(np.int32)], 1)
+    generated = crop.astype(np.float32) + smear
+    generated[opened > 0] = [40, 20, 20]
+    generated = np.clip(np.rint(generated), 0, 255).astype(np.uint8)
+    on = paste(crop, generated, identity, mask).astype(np.float32) - crop
+    off = paste(crop, generated, identity, mask, config=PasteConfig(edge_reach=0.0)).astype(np.float32) - crop
+    smeared = (blob > 0.3) & (mask > 0.0) & (mask < 1.0)  # the smear in the soft edge
+    mouth = opened > 0
+    assert smeared.sum() > 200 and mouth.sum() > 200
+    smear_on, smear_off = np.abs(on[smeared]).mean(), np.abs(off[smeared]).mean()
+    assert smear_off > 8 and smear_on < 0.45 * smear_off, (smear_on, smear_off)
+    wanted = generated[mouth].astype(np.float32) - crop[mouth]
+    kept, kept_off, drawn = np.abs(on[mouth]).mean(), np.abs(off[mouth]).mean(), np.abs(wanted).mean()
+    assert kept > 0.85 * drawn and abs(kept - kept_off) < 0.01 * drawn, (kept, kept_off, drawn)
 
 
 def test_grain_is_kept_where_the_mouth_is_redrawn(landmarker):

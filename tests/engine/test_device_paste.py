@@ -97,11 +97,19 @@ CASES = {  # name: (canvas (w, h), face height fraction, angle, frame dtype, str
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_matches_numpy_paste_with_grain_off(face, name):
+    _assert_parity(face, name, NO_GRAIN)
+
+
+def test_matches_numpy_paste_without_the_edge_correction(face):
+    _assert_parity(face, "1080p-16bit-turned", PasteConfig(grain=False, edge_reach=0.0))
+
+
+def _assert_parity(face, name, config):
     size, height, angle, dtype, strength, kind, rows = CASES[name]
     frame, alignment, mask = _scene(face, size, height, angle, dtype, rows)
     generated = _redrawn(frame, alignment, kind)
-    expected = paste(frame, generated, alignment, mask, strength, NO_GRAIN)
-    got = device_paste(frame, generated, alignment, mask, strength, NO_GRAIN)
+    expected = paste(frame, generated, alignment, mask, strength, config)
+    got = device_paste(frame, generated, alignment, mask, strength, config)
     assert got.dtype == frame.dtype and got.shape == frame.shape
     changed = (got != frame).any(2)
     assert changed.sum() > 1000, "the paste changed almost nothing: the comparison proves little"
