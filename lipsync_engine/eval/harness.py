@@ -2,7 +2,11 @@
 
 It calls the generator exactly as the render pipeline does (build_profile on the actor's own crops,
 plan on the dub's per-frame speech windows, render in batches) but on the dataset cache's crops, so an
-evaluation needs no decoding, tracking or encoding. Frames without a usable face keep their crop.
+evaluation needs no decoding, tracking or encoding. Each generated crop is then blended into its real
+crop as the pipeline blends it into the frame (``blend.paste`` under ``lower_face_mask`` of the tracked
+landmarks, identity alignment: the "frame" is the real crop), so every measure sees what a render shows:
+colour matched and pulled back to the source near the mask's edge, source grain kept, the real crop
+outside the mask. Frames without a usable face keep their crop.
 """
 from __future__ import annotations
 
@@ -11,9 +15,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from lipsync_engine.blend import lower_face_mask, paste
 from lipsync_engine.data.cache import ClipData
 from lipsync_engine.errors import InputError
 from lipsync_engine.eval.speech import frame_energy
+from lipsync_engine.faces.align import Alignment
 from lipsync_engine.generator.base import ActorProfile, Generator, ProfileSamples
 
 PROFILE_SAMPLES = 48  # crops of the actor's own footage given to build_profile
@@ -28,7 +34,7 @@ class Take:
     target: ClipData
     driver: ClipData
     frames: np.ndarray  # (M,) target frame indices; driver frame j drives frames[j]
-    generated: np.ndarray  # (M, S, S, 3) uint8 RGB crops
+    generated: np.ndarray  # (M, S, S, 3) uint8 RGB crops as a render shows them: blended into the real crops
     energy: np.ndarray  # (M,) float32 loudness of the driving speech per frame
     speech: np.ndarray  # (M,) bool voice activity of the driving speech (audio.voice_activity, as the pipeline)
 
@@ -60,7 +66,8 @@ def actor_profile(generator: Generator, clip: ClipData) -> ActorProfile:
 def run_take(
     generator: Generator, profile: ActorProfile, target: ClipData, driver: ClipData, length: int, kind: str
 ) -> Take:
-    """Generate ``length`` frames of ``target`` from its frame 0, driven by ``driver``'s speech from its frame 0."""
+    """Generate ``length`` frames of ``target`` from its frame 0, driven by ``driver``'s speech from its frame 0,
+    each blended into the real crop as a render blends it (``viewer_crops``)."""
     length = min(length, target.n_frames, driver.n_frames)
     frames = np.arange(length)
     windows = driver.mel_windows(frames)
@@ -76,7 +83,32 @@ def run_take(
         out = generator.render(_sized(real[idx], generator.crop_size), np.asarray(target.points[idx]) * scale,
                                motion[idx], profile)
         generated[idx] = _sized(out, size)
+    masks = blend_masks(np.asarray(target.points[frames[valid]]), size)
+    generated[valid] = viewer_crops(real[valid], generated[valid], masks)
     return Take(kind, target, driver, frames, generated, energy, speech)
+
+
+def blend_masks(points: np.ndarray, size: int) -> np.ndarray:
+    """(N, S, S) float32 lower-face masks from (N, 468, 2) crop landmarks; all zero where not finite."""
+    masks = np.zeros((len(points), size, size), np.float32)
+    for i, p in enumerate(points):
+        if np.isfinite(p).all():
+            masks[i] = lower_face_mask(p, size)
+    return masks
+
+
+def viewer_crops(real: np.ndarray, generated: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """(N, S, S, 3) uint8: each generated crop blended into its real crop by ``blend.paste`` under its mask.
+
+    Pasting a real crop onto itself gives it back bit for bit (the colour fit is the identity, the edge
+    correction and the kept detail cancel), so the identity baseline still scores as the real footage."""
+    size = real.shape[1]
+    identity = Alignment(matrix=np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), size=size)
+    out = real.copy()
+    for i, m in enumerate(masks):
+        if m.any():
+            out[i] = paste(real[i], generated[i], identity, m)
+    return out
 
 
 def _sized(crops: np.ndarray, size: int) -> np.ndarray:

@@ -108,7 +108,10 @@ def results_markdown(provenance: dict[str, str], results: dict, expert: dict,
     lines += [f"- {k}: {v}" for k, v in provenance.items()]
     lines += [f"- held-out clips ({len(results['clips'])}): {', '.join(results['clips'])}",
               f"- frames per take: {results['frames_per_take']} ({'quick' if results['quick'] else 'full'} run); "
-              "sync is scored on speech frames only (audio.voice_activity of the driving speech)", "",
+              "sync is scored on speech frames only (audio.voice_activity of the driving speech)",
+              "- every measure is taken on the take blended into the real crop as the pipeline blends it "
+              "(blend.paste under lower_face_mask); HISTORY.md rows up to commit cce07fe scored the raw "
+              "generated crops (only the seam columns were blended)", "",
               "## Self-reconstruction (clip's own audio drives its own frames)", "",
               markdown_table(results["summaries"], SELF_COLUMNS), "",
               "## Cross-dub (clip driven by another held-out speaker's speech)", "",

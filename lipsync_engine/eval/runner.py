@@ -5,7 +5,8 @@ drives it with another held-out speaker's speech and compares the mouth with tha
 on the same speech (opening, width, rounding, closures), with the speech itself (sync expert, envelope)
 and with the target's own real footage (flicker, lip motion, sharpness, the mouth's expression). Sync is
 scored only on speech frames, so a mouth that just follows loudness is not rewarded for silences. Both
-kinds also measure the seam: the take blended as the pipeline does, along the blend mask's soft edge.
+kinds also measure the seam along the blend mask's soft edge. Every measure is taken on the take as a
+render shows it: the harness blends each generated crop into the real crop as the pipeline does.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from lipsync_engine.data.cache import ClipData
 from lipsync_engine.eval import geometry, image_metrics, seam
-from lipsync_engine.eval.harness import Take, actor_profile, run_take
+from lipsync_engine.eval.harness import Take, actor_profile, blend_masks, run_take
 from lipsync_engine.faces import FaceLandmarker
 from lipsync_engine.generator.base import Generator
 from lipsync_engine.sync.model import SyncExpert
@@ -101,10 +102,9 @@ def measure_take(take: Take, expert: SyncExpert, landmarker: FaceLandmarker) -> 
     m["sharpness_ratio"] = image_metrics.sharpness(gen_box) / max(image_metrics.sharpness(real_box), 1e-6)
     gen_speed = np.nanmean(geometry.lip_speed(generated_points[valid]))
     m["motion_ratio"] = float(gen_speed / max(np.nanmean(geometry.lip_speed(real_points[valid])), 1e-9))
-    masks = seam.blend_masks(real_points[valid], take.generated.shape[1])
-    seen = seam.viewer_crops(take.real[valid], take.generated[valid], masks)
-    m["seam_edge_ratio"] = seam.edge_ratio(seen, take.real[valid], masks)
-    m["seam_step"] = seam.colour_step(seen, take.real[valid], masks)
+    masks = blend_masks(real_points[valid], take.generated.shape[1])
+    m["seam_edge_ratio"] = seam.edge_ratio(take.generated[valid], take.real[valid], masks)
+    m["seam_step"] = seam.colour_step(take.generated[valid], take.real[valid], masks)
     curves = {"opening_generated": gen_open, "opening_real": geometry.opening(real_points), "energy": take.energy,
               "speech": take.speech.astype(np.float32)}
     if take.kind == "self":

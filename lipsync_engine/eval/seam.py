@@ -1,10 +1,9 @@
 """How visible the blend boundary is: the take as the viewer sees it, measured along the mask's soft edge.
 
-The harness keeps the generator's raw crops; the pipeline then blends them into the frame under the
-feathered lower-face mask (``blend.paste``: colour matched in the soft edge, source detail kept, exact
-outside). ``viewer_crops`` runs that same blend in crop space (the "frame" is the real crop, identity
-alignment), so what is measured is what a render would show. Two measures of the edge band (where
-the mask is between 0 and 1, widened by BAND_GROW so a hard edge at the outline counts too):
+The harness's takes are already blended into the real crops as the pipeline blends them into the frame
+(``harness.viewer_crops``: ``blend.paste`` under the feathered lower-face mask), so what is measured is
+what a render would show. Two measures of the mask's edge band (where the mask is between 0 and 1,
+widened by BAND_GROW so a hard edge at the outline counts too):
 
 - ``edge_ratio``: 1 + the luma gradient the take adds over the original's in the band (per pixel, where
   the take's is stronger) over the original's gradient there, in the worst of SECTORS angular parts of
@@ -18,31 +17,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from lipsync_engine.blend import lower_face_mask, paste
-from lipsync_engine.faces.align import Alignment
-
 EDGE_LOW, EDGE_HIGH = 0.02, 0.98  # mask values that bound its soft edge
 BAND_GROW = 2  # pixels the edge band is widened by on both sides
 RIM = 3  # pixels: width of the rims just inside and just outside the band
 SECTORS = 12  # the edge band is split by angle round the mask's centre; a seam on one cheek shows
 STEP_SIGMA = 2.0  # pixels: Gaussian that removes texture and grain from the colour difference
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
-
-
-def blend_masks(points: np.ndarray, size: int) -> np.ndarray:
-    """(N, S, S) float32 lower-face masks from (N, 468, 2) crop landmarks; all zero where not finite."""
-    masks = np.zeros((len(points), size, size), np.float32)
-    for i, p in enumerate(points):
-        if np.isfinite(p).all():
-            masks[i] = lower_face_mask(p, size)
-    return masks
-
-
-def viewer_crops(real: np.ndarray, generated: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """(N, S, S, 3) uint8: each generated crop blended into its real crop by ``blend.paste`` under its mask."""
-    size = real.shape[1]
-    identity = Alignment(matrix=np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), size=size)
-    return np.stack([paste(r, g, identity, m) if m.any() else r for r, g, m in zip(real, generated, masks)])
 
 
 def edge_band(mask: np.ndarray) -> np.ndarray:

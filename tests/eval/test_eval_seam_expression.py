@@ -7,6 +7,7 @@ import pytest
 
 from lipsync_engine.data.cache import load_clips
 from lipsync_engine.eval import geometry, seam
+from lipsync_engine.eval.harness import blend_masks, viewer_crops
 from lipsync_engine.faces import topology
 
 LIPS = list(topology.OUTER_LIPS + topology.INNER_LIPS)
@@ -18,7 +19,7 @@ def faces(eval_cache):
     clip = load_clips(eval_cache)[0]
     frames = np.flatnonzero(clip.valid)[:12]
     crops, points = np.asarray(clip.crops[frames]), np.asarray(clip.points[frames])
-    return crops, points, seam.blend_masks(points, crops.shape[1])
+    return crops, points, blend_masks(points, crops.shape[1])
 
 
 def _composite(real: np.ndarray, generated: np.ndarray, masks: np.ndarray) -> np.ndarray:
@@ -29,7 +30,7 @@ def _composite(real: np.ndarray, generated: np.ndarray, masks: np.ndarray) -> np
 
 def test_exact_paste_has_no_seam(faces):
     crops, _, masks = faces
-    seen = seam.viewer_crops(crops, crops, masks)
+    seen = viewer_crops(crops, crops, masks)
     assert np.array_equal(seen, crops)
     assert seam.edge_ratio(seen, crops, masks) == 1.0
     assert seam.colour_step(seen, crops, masks) == 0.0
@@ -47,7 +48,7 @@ def test_offset_and_hard_pastes_read_as_seams(faces):
     assert edge > seam.edge_ratio(feathered, crops, masks) + 0.1  # and more than the same step feathered
     assert seam.colour_step(hard, crops, masks) > 25.0
     # The pipeline's paste fits colour in the soft edge: the same offset crop leaves (almost) no step.
-    matched = seam.viewer_crops(crops, brighter, masks)
+    matched = viewer_crops(crops, brighter, masks)
     assert seam.colour_step(matched, crops, masks) < 0.1 * step
 
 
