@@ -64,25 +64,30 @@ def choose_clips(clips: list[ClipData], config: EvalConfig) -> list[ClipData]:
 
 def evaluate_generator(
     generator: Generator, clips: list[ClipData], expert: SyncExpert, landmarker: FaceLandmarker,
-    config: EvalConfig = EvalConfig(),
+    config: EvalConfig = EvalConfig(), measured_real: dict | None = None,
 ) -> list[TakeResult]:
-    """Every self-reconstruction and cross-dub take of ``generator`` on ``clips`` (held-out, sync-ready)."""
+    """Every self-reconstruction and cross-dub take of ``generator`` on ``clips`` (held-out, sync-ready).
+
+    ``measured_real`` keeps the landmarks found on the real crops (``real_landmarks``) between calls: pass
+    one dict for every generator of a run so each clip's real frames are measured once."""
     clips = choose_clips(clips, config)
     profiles = {c.clip_id: actor_profile(generator, c) for c in clips}
+    measured_real = {} if measured_real is None else measured_real
     results = []
     for target, driver, kind in [(c, c, "self") for c in clips] + [(t, d, "cross") for t, d in cross_pairs(clips)]:
         take = run_take(generator, profiles[target.clip_id], target, driver, config.max_frames, kind)
-        results.append(measure_take(take, expert, landmarker))
+        results.append(measure_take(take, expert, landmarker, measured_real))
     return results
 
 
-def measure_take(take: Take, expert: SyncExpert, landmarker: FaceLandmarker) -> TakeResult:
+def measure_take(take: Take, expert: SyncExpert, landmarker: FaceLandmarker,
+                 measured_real: dict | None = None) -> TakeResult:
     """All measures of one take (see module docstring); NaN where a measure has nothing to work on."""
     valid = take.valid
     generated_points = generated_landmarks(landmarker, take.generated, np.asarray(take.target.points[take.frames]))
     real_points = np.asarray(take.target.points[take.frames])
     # The expression compares like with like: the real crops measured by the same landmarker.
-    real_expression = geometry.expression(generated_landmarks(landmarker, take.real, real_points)[valid])
+    real_expression = geometry.expression(real_landmarks(landmarker, take, measured_real)[valid])
     gen_expression = geometry.expression(generated_points[valid])
     top, bottom, left, right = mouth_box(take.generated.shape[1])
     gen_box = take.generated[valid, top:bottom, left:right]
@@ -128,6 +133,20 @@ def measure_take(take: Take, expert: SyncExpert, landmarker: FaceLandmarker) -> 
         m["lift_shift_pct"], m["width_shift_pct"] = float(lift), float(width)
         m["lift_shift_abs_pct"], m["width_shift_abs_pct"] = abs(float(lift)), abs(float(width))
     return TakeResult(take, m, curves)
+
+
+def real_landmarks(landmarker: FaceLandmarker, take: Take, memo: dict | None = None) -> np.ndarray:
+    """(M, 468, 2) landmarks the landmarker finds on the take's real crops (``generated_landmarks``).
+
+    Every generator's self and cross takes of a clip show the same real frames, and the face mesh runs in
+    static-image mode, so ``memo`` keeps the result per clip and frames."""
+    key = (take.target.clip_id, take.frames.tobytes())
+    if memo is not None and key in memo:
+        return memo[key]
+    points = generated_landmarks(landmarker, take.real, np.asarray(take.target.points[take.frames]))
+    if memo is not None:
+        memo[key] = points
+    return points
 
 
 def generated_landmarks(landmarker: FaceLandmarker, crops: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -49,6 +49,7 @@ def run_suite(config: SuiteConfig, log: Callable[[str], None] = print) -> dict:
     summaries: dict[str, dict[str, float]] = {}
     skipped: dict[str, str] = {}
     checks: dict[str, dict] = {}
+    measured_real: dict = {}  # landmarks of the real crops, the same for every generator
     with FaceLandmarker() as landmarker, tempfile.TemporaryDirectory(prefix="lipsync-eval-") as work:
         for name in config.generators:
             try:
@@ -58,7 +59,7 @@ def run_suite(config: SuiteConfig, log: Callable[[str], None] = print) -> dict:
                 log(f"skip {name}: {exc}")
                 continue
             log(f"evaluating {name} ...")
-            takes[name] = evaluate_generator(generator, clips, expert, landmarker, eval_config)
+            takes[name] = evaluate_generator(generator, clips, expert, landmarker, eval_config, measured_real)
             summaries[name] = summarise(takes[name])
             if config.render_check:
                 shot, dub = _render_check_media(clips, Path(work))
