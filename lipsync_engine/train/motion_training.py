@@ -18,6 +18,7 @@ import torch
 from torch.nn import functional as F
 
 from lipsync_engine.audio.features import SILENCE
+from lipsync_engine.eval.geometry import pearson
 from lipsync_engine.model.audio_motion import AudioToMotion, build_audio_motion
 from lipsync_engine.model.config import MotionConfig
 from lipsync_engine.model.mouth_shape import fit_basis
@@ -142,18 +143,11 @@ def motion_metrics(pred: np.ndarray, held: MotionSet, scale: np.ndarray) -> dict
     """Normalised L1, and correlations with the truth: of code 0 (mostly mouth opening) over all frames
     and per clip (mean), and of every code (mean over codes)."""
     target = held.codes
-    per_clip = [_corr(pred[held.clip == k, 0], target[held.clip == k, 0]) for k in np.unique(held.clip)]
+    per_clip = [pearson(pred[held.clip == k, 0], target[held.clip == k, 0]) for k in np.unique(held.clip)]
     return {
         "l1_norm": float(np.abs((pred - target) / scale).mean()),
-        "corr_code0": _corr(pred[:, 0], target[:, 0]),
+        "corr_code0": pearson(pred[:, 0], target[:, 0]),
         "corr_code0_clip": float(np.nanmean(per_clip)),
-        "corr_codes": float(np.nanmean([_corr(pred[:, d], target[:, d]) for d in range(target.shape[1])])),
+        "corr_codes": float(np.nanmean([pearson(pred[:, d], target[:, d]) for d in range(target.shape[1])])),
         "frames": int(len(pred)),
     }
-
-
-def _corr(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation; NaN when either side is constant."""
-    if len(a) < 3 or a.std() < 1e-9 or b.std() < 1e-9:
-        return float("nan")
-    return float(np.corrcoef(a, b)[0, 1])
