@@ -22,6 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--mask-below", type=float, default=0.06,
                        help="repaint mask growth below the jaw, fraction of the crop; stored in the weights "
                             "and used at run time too (default: %(default)s)")
+    train.add_argument("--warp-reference", action="store_true",
+                       help="warp each reference onto the target's head and wanted mouth before the renderer "
+                            "sees it; stored in the weights and used at run time too")
+    train.add_argument("--init", metavar="WEIGHTS", default=None,
+                       help="start the renderer from this weights file ('default' = the shipped one) instead of "
+                            "from scratch; ignored when --work already holds a checkpoint")
     _renderer_loss_flags(train)
     train.set_defaults(handler=_train)
 
@@ -68,7 +74,8 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.minutes <= 0 or args.motion_steps < 1 or args.threads < 1:
         raise InputError("--minutes must be > 0, --motion-steps and --threads >= 1")
-    generator = GeneratorConfig(renderer=RendererConfig(mask_below=args.mask_below))
+    generator = GeneratorConfig(renderer=RendererConfig(mask_below=args.mask_below,
+                                                        warp_reference=args.warp_reference))
     try:
         generator.renderer.check()
     except ValueError as exc:
@@ -76,7 +83,7 @@ def _train(args: argparse.Namespace) -> int:
     losses = {field: getattr(args, field) for field, _, _ in _RENDERER_FLAGS.values() if hasattr(args, field)}
     if any(v < 0 for v in losses.values()) or losses.get("lr", 1.0) <= 0 or losses.get("sync_windows", 1) < 1:
         raise InputError("--lr must be > 0, --sync-windows >= 1, loss weights and step counts >= 0")
-    run = TrainRun(cache=Path(args.cache), out=Path(args.out), work=Path(args.work), threads=args.threads,
+    run = TrainRun(cache=Path(args.cache), out=Path(args.out), work=Path(args.work), threads=args.threads, init=args.init,
                    generator=generator, motion=MotionTrainConfig(steps=args.motion_steps),
                    renderer=RendererTrainConfig(minutes=args.minutes, **losses))
     notes = run_training(run, log=lambda line: print(line, flush=True))

@@ -19,6 +19,7 @@ from lipsync_engine.model import actor
 from lipsync_engine.model.audio_motion import widen_windows
 from lipsync_engine.model.bundle import GeneratorBundle, load_bundle
 from lipsync_engine.model.mouth_shape import decode, mouth_shape, nose_anchor, repaint_mask, shape_map
+from lipsync_engine.model.reference_warp import warp_reference
 from lipsync_engine.model.renderer import build_renderer, renderer_example_inputs
 from lipsync_engine.model.retrieval import crossfade, reference_path
 
@@ -114,10 +115,10 @@ class LearnedGenerator:
         s, d = self.crop_size, self.bundle.basis.shape[0]
         wanted = self._wanted(points, motion, profile)
         shapes = np.stack([shape_map(w, s) for w in wanted])
-        ref_crops = profile.data["ref_crops"]
         a, b = motion[:, d].astype(np.int64), motion[:, d + 1].astype(np.int64)
         fade = motion[:, d + 2, None, None, None]
-        reference = ref_crops[a].astype(np.float32) * (1.0 - fade) + ref_crops[b].astype(np.float32) * fade
+        reference = self._references(a, points, wanted, profile) * (1.0 - fade)
+        reference += self._references(b, points, wanted, profile) * fade
         return {
             "target": crops.transpose(0, 3, 1, 2).astype(np.float32) / 255.0,
             "mask": self.repaint_masks(points, motion, profile),
@@ -134,6 +135,17 @@ class LearnedGenerator:
         own, wanted = mouth_shape(points, self.crop_size), self._wanted(points, motion, profile)
         return np.stack([repaint_mask([o, w], self.crop_size, config.region_top, below)
                          for o, w in zip(own, wanted)])[:, None].astype(np.float32)
+
+    def _references(self, chosen: np.ndarray, points: np.ndarray, wanted: np.ndarray,
+                    profile: ActorProfile) -> np.ndarray:
+        """(n, S, S, 3) float32 reference crops ``chosen`` per frame, warped onto each target frame's head and
+        wanted mouth when the weights were trained so and the profile has the references' landmarks."""
+        crops = profile.data["ref_crops"][chosen].astype(np.float32)
+        ref_points = profile.data.get("ref_points")
+        if not self.bundle.config.renderer.warp_reference or ref_points is None:
+            return crops
+        return np.stack([warp_reference(c, ref_points[r], p, w)
+                         for c, r, p, w in zip(crops, chosen, points, wanted)])
 
     def _wanted(self, points: np.ndarray, motion: np.ndarray, profile: ActorProfile) -> np.ndarray:
         """(n, P, 2) mouth shapes the motion rows ask for, placed under each frame's own nose."""

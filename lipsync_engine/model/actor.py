@@ -3,7 +3,8 @@ code, and optionally a renderer fine-tuned on the actor (``lipsync adapt``). Sav
 (a self-verifying safetensors file, see model/checkpoint.py).
 
 ``ActorProfile.data`` keys: ``rest_shape`` (P, 2) and ``rest_anchor`` (2,) float32 normalised crop
-coordinates; ``ref_crops`` (R, S, S, 3) uint8 RGB; ``ref_codes`` (R, D) float32; ``renderer_state``
+coordinates; ``ref_crops`` (R, S, S, 3) uint8 RGB; ``ref_codes`` (R, D) float32; ``ref_points`` (R, 468, 2) float32 crop-pixel landmarks of the references (None in
+profiles written before the reference warp; the renderer then gets them unwarped); ``renderer_state``
 (dict of fp32 tensors) or None.
 """
 from __future__ import annotations
@@ -43,6 +44,7 @@ def actor_data(crops: np.ndarray, points: np.ndarray, basis: np.ndarray, referen
         "rest_anchor": rest.anchor,
         "ref_crops": np.ascontiguousarray(crops[chosen]),
         "ref_codes": codes[chosen],
+        "ref_points": np.ascontiguousarray(points[chosen]),
         "renderer_state": None,
     }
 
@@ -54,6 +56,8 @@ def rest_of(profile: ActorProfile) -> RestPose:
 def save_profile(profile: ActorProfile, path: str | Path) -> str:
     """Write an actor profile file atomically; returns its payload SHA-256."""
     tensors = {name: torch.from_numpy(np.ascontiguousarray(profile.data[name])) for name in _ARRAYS}
+    if profile.data.get("ref_points") is not None:
+        tensors["ref_points"] = torch.from_numpy(np.ascontiguousarray(profile.data["ref_points"], np.float32))
     state = profile.data.get("renderer_state")
     if state:
         tensors.update({f"renderer.{k}": v.to(torch.float16) for k, v in state.items()})
@@ -68,6 +72,7 @@ def load_profile(path: str | Path) -> ActorProfile:
     if missing:
         raise ModelError(f"actor profile '{path}' lacks {missing}; rebuild it with `lipsync adapt`")
     data = {name: tensors[name].numpy() for name in _ARRAYS}
+    data["ref_points"] = tensors["ref_points"].numpy() if "ref_points" in tensors else None
     data["renderer_state"] = take_state(tensors, "renderer") or None
     return ActorProfile(generator=metadata.get("generator", ""), data=data, source=metadata.get("source", ""))
 

@@ -17,6 +17,9 @@ class RendererConfig:
     # repaint mask growth below the lips + jaw hull, fraction of S (6% beside and above); weights files
     # written before this setting existed lack it and get 0.06, the mask they were trained with
     mask_below: float = 0.06
+    # references are warped onto the target's head and the wanted mouth before the network sees them
+    # (model/reference_warp.py); weights trained on unwarped references lack it and get False
+    warp_reference: bool = False
 
     @property
     def region_height(self) -> int:

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lipsync_engine.generator.learned import LearnedGenerator
-from lipsync_engine.model.bundle import GeneratorBundle, save_bundle
+from lipsync_engine.errors import InputError
+from lipsync_engine.generator.learned import DEFAULT_WEIGHTS, LearnedGenerator
+from lipsync_engine.model.bundle import GeneratorBundle, load_bundle, save_bundle
 from lipsync_engine.model.config import GeneratorConfig
 from lipsync_engine.model.renderer import build_renderer
 from lipsync_engine.train.clips import load_train_clips
@@ -39,6 +40,9 @@ class TrainRun:
     renderer: RendererTrainConfig = field(default_factory=RendererTrainConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     threads: int = 1  # torch threads: the dev box is shared
+    # weights file ("default" = the shipped one) whose renderer a fresh run starts from (a fine-tune); the
+    # renderer's shape must match ``generator.renderer``. A checkpoint in ``work`` wins over it.
+    init: str | None = None
 
 
 def run_training(run: TrainRun, log=print) -> dict:
@@ -49,8 +53,12 @@ def run_training(run: TrainRun, log=print) -> dict:
     log(f"{len(train)} training clips ({sum(len(c.frames) for c in train)} frames), {len(val)} validation clips")
     motion, basis, gain, motion_metrics = train_motion(train, val, run.generator.motion, run.motion, log)
     renderer = build_renderer(run.generator.renderer)
+    checkpoint = run.work / "renderer.pt"
+    if run.init and not checkpoint.is_file():
+        renderer.load_state_dict(_init_state(run.init, run.generator))
+        log(f"renderer starts from {run.init}")
     sampler = PairSampler(train, basis, run.generator.renderer, run.sampling)
-    renderer_stats = train_renderer(renderer, sampler, run.renderer, run.work / "renderer.pt", log)
+    renderer_stats = train_renderer(renderer, sampler, run.renderer, checkpoint, log)
     bundle = GeneratorBundle(config=run.generator, renderer=renderer.eval(), motion=motion.eval(), basis=basis,
                              gain=gain)
     crop_metrics = evaluate(LearnedGenerator(bundle), val)
@@ -61,6 +69,7 @@ def run_training(run: TrainRun, log=print) -> dict:
         "trained_on": f"{run.cache} (train split)",
         "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} torch thread(s)",
         "minutes_total": round((time.time() - began) / 60, 1),
+        "renderer_init": run.init,
         "renderer": {k: round(v, 5) if isinstance(v, float) else v for k, v in renderer_stats.items()},
         "motion_validation": motion_metrics,
         "crop_psnr_validation": crop_metrics["mean"],
@@ -72,6 +81,16 @@ def run_training(run: TrainRun, log=print) -> dict:
     digest = save_bundle(run.out, bundle)
     log(f"wrote {run.out} (payload sha256 {digest[:16]}..., {run.out.stat().st_size / 1e6:.1f} MB)")
     return bundle.notes
+
+
+def _init_state(name: str, generator: GeneratorConfig) -> dict[str, torch.Tensor]:
+    """The renderer state of weights file ``name``; InputError when its renderer has another shape."""
+    bundle = load_bundle(DEFAULT_WEIGHTS if name == "default" else Path(name))
+    theirs, ours = bundle.config.renderer, generator.renderer
+    if (theirs.crop_size, theirs.region_top, theirs.references, theirs.shape_channels, theirs.widths) != (
+            ours.crop_size, ours.region_top, ours.references, ours.shape_channels, ours.widths):
+        raise InputError(f"--init '{name}' has a renderer of another shape ({theirs}); train from scratch instead")
+    return bundle.renderer.state_dict()
 
 
 def _params(module: torch.nn.Module) -> int:

@@ -17,6 +17,7 @@ import numpy as np
 from lipsync_engine.errors import InputError
 from lipsync_engine.model.config import RendererConfig
 from lipsync_engine.model.mouth_shape import decode, repaint_mask, shape_map
+from lipsync_engine.model.reference_warp import warp_reference
 from lipsync_engine.train.clips import TrainClip
 
 
@@ -116,11 +117,16 @@ class PairSampler:
         top, below = self.renderer.region_top, self.renderer.mask_below
         masks = [repaint_mask([clip.shapes[r], w, clip.shapes[ref]], size, top, below) for r, w in zip(rows, wanted)]
         reference = np.asarray(clip.clip.crops[clip.frames[ref]])
+        if self.renderer.warp_reference:  # as LearnedGenerator does at run time
+            ref_points, points = clip.clip.points[clip.frames[ref]], clip.clip.points[clip.frames[rows]]
+            references = np.stack([warp_reference(reference, ref_points, p, w) for p, w in zip(points, wanted)])
+        else:
+            references = np.repeat(reference[None], len(rows), axis=0)
         return (
             crops.transpose(0, 3, 1, 2).astype(np.float32) / 255.0,
             np.stack(masks)[:, None],
             np.stack([shape_map(w, size) for w in wanted]),
-            np.repeat(reference[None].transpose(0, 3, 1, 2).astype(np.float32) / 255.0, len(rows), axis=0),
+            references.transpose(0, 3, 1, 2).astype(np.float32) / 255.0,
         )
 
     def _reference(self, clip: TrainClip, row: int, rng: np.random.Generator) -> int:
