@@ -24,7 +24,8 @@ CROSS_COLUMNS = [
     ("sync score", "cross_sync_score", "{:.3f}"), ("sync conf", "cross_sync_conf", "{:.3f}"),
     ("offset within 1", "cross_sync_within_1", "{:.0%}"), ("opening corr vs speaker", "cross_open_corr", "{:.2f}"),
     ("width corr", "cross_width_corr", "{:.2f}"), ("rounding corr", "cross_rounding_corr", "{:.2f}"),
-    ("closure recall", "cross_closure_recall", "{:.2f}"), ("envelope corr", "cross_env_corr", "{:.2f}"),
+    ("closure recall", "cross_closure_recall", "{:.2f}"), ("closure precision", "cross_closure_precision", "{:.2f}"),
+    ("envelope corr", "cross_env_corr", "{:.2f}"),
     ("flicker ratio", "cross_flicker_ratio", "{:.2f}"), ("lip motion ratio", "cross_motion_ratio", "{:.2f}"),
     ("sharpness ratio", "cross_sharpness_ratio", "{:.2f}"),
 ]
@@ -117,7 +118,8 @@ def results_markdown(provenance: dict[str, str], results: dict, expert: dict,
               "## Cross-dub (clip driven by another held-out speaker's speech)", "",
               "Correlations compare the generated mouth with the real mouth of the speaker whose speech drives "
               "the take; closure recall is the share of that speaker's lip closures during speech (p/b/m) "
-              "the generated mouth also closes on; ratios compare with the target's own real footage (1 = natural).",
+              "the generated mouth also closes on, closure precision the share of the generated mouth's closures during "
+              "speech that fall on the speaker's; ratios compare with the target's own real footage (1 = natural).",
               "", markdown_table(results["summaries"], CROSS_COLUMNS), "",
               "## Seam and expression (the take blended as the pipeline does; landmarks re-measured on the crops)", "",
               "Seam edge ratio: gradient of the blended take along the blend mask's soft edge over the source's "

@@ -127,8 +127,12 @@ def measure_take(take: Take, expert: SyncExpert, landmarker: FaceLandmarker,
         m["width_corr"] = geometry.pearson(geometry.width(generated_points)[both], geometry.width(driver_points)[both])
         m["rounding_corr"] = geometry.pearson(geometry.rounding(generated_points)[both],
                                               geometry.rounding(driver_points)[both])
-        closures = both & take.speech & geometry.closed(driver_points)
-        m["closure_recall"] = float(np.mean(geometry.closed(generated_points)[closures])) if closures.any() else float("nan")
+        driver_closed, generated_closed = geometry.closed(driver_points), geometry.closed(generated_points)
+        closures, shut = both & take.speech & driver_closed, both & take.speech & generated_closed
+        m["closure_recall"] = float(np.mean(generated_closed[closures])) if closures.any() else float("nan")
+        # A mouth that closes whenever unsure would score recall for free: the share of its closures in speech
+        # that fall on the speaker's own closures says whether they are the right ones.
+        m["closure_precision"] = float(np.mean(driver_closed[shut])) if shut.any() else float("nan")
         lift, width = 100.0 * geometry.expression_shift(gen_expression, real_expression)
         m["lift_shift_pct"], m["width_shift_pct"] = float(lift), float(width)
         m["lift_shift_abs_pct"], m["width_shift_abs_pct"] = abs(float(lift)), abs(float(width))

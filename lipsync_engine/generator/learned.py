@@ -18,7 +18,8 @@ from lipsync_engine.generator.base import ActorProfile, ProfileSamples
 from lipsync_engine.model import actor
 from lipsync_engine.model.audio_motion import widen_windows
 from lipsync_engine.model.bundle import GeneratorBundle, load_bundle
-from lipsync_engine.model.mouth_shape import decode, mouth_shape, nose_anchor, repaint_mask, shape_map
+from lipsync_engine.model.mouth_shape import (decode, mouth_shape, nose_anchor, repaint_mask, settle_closed,
+                                              shape_map)
 from lipsync_engine.model.reference_warp import warp_reference
 from lipsync_engine.model.renderer import build_renderer, renderer_example_inputs
 from lipsync_engine.model.retrieval import crossfade, reference_path
@@ -86,7 +87,9 @@ class LearnedGenerator:
         wide = widen_windows(np.asarray(mel, np.float32), rate, self.bundle.config.motion.mel_window)
         codes = self.predict_codes(wide)
         envelope = _gaussian_smooth(np.asarray(speech, dtype=np.float32)[:, None], SPEECH_FADE_S * rate)
-        codes = _gaussian_smooth(codes * np.clip(envelope, 0.0, 1.0), self.bundle.config.motion.smooth_s * rate)
+        motion_config = self.bundle.config.motion
+        codes = settle_closed(codes * np.clip(envelope, 0.0, 1.0), motion_config.closure_threshold)
+        codes = _gaussian_smooth(codes, motion_config.smooth_s * rate)
         refs = crossfade(reference_path(codes, profile.data["ref_codes"]))
         return np.concatenate([codes, refs], axis=1).astype(np.float32)
 

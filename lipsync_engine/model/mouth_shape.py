@@ -85,6 +85,20 @@ def decode(codes: np.ndarray, basis: np.ndarray, rest: RestPose, anchor: np.ndar
     return (rest.shape[None] + disp + (anchor - rest.anchor)[:, None, :]).astype(np.float32)
 
 
+def settle_closed(codes: np.ndarray, threshold: float) -> np.ndarray:
+    """(M, D) codes with small ones pulled to 0 (the closed rest mouth), large ones nearly kept.
+
+    Each code's norm n becomes max(0, n - threshold**2 / n): 0 at and below ``threshold``, continuous, and
+    within threshold**2 / n of n above it, so a confident opening keeps its size while the audio net's
+    hesitant half-open guesses (where the speaker's lips meet) close.
+    """
+    if threshold <= 0.0:
+        return codes.astype(np.float32)
+    norm = np.maximum(np.linalg.norm(codes, axis=1, keepdims=True), 1e-12)
+    scale = np.maximum(norm - threshold * threshold / norm, 0.0) / norm
+    return (codes * scale).astype(np.float32)
+
+
 def shape_map(shape: np.ndarray, crop_size: int) -> np.ndarray:
     """(P, 2) normalised mouth shape -> (2, S, S) float32 in [0, 1]: lip and jaw contours, mouth opening."""
     s = crop_size

@@ -26,7 +26,7 @@ SMOOTH_SIGMA = 1.5  # pixels, Gaussian on the displacement field (hides triangle
 
 
 def warp_reference(reference: np.ndarray, reference_points: np.ndarray, target_points: np.ndarray,
-                   wanted: np.ndarray, reach: np.ndarray | None = None) -> np.ndarray:
+                   wanted: np.ndarray) -> np.ndarray:
     """(S, S, C) reference warped so its head matches ``target_points`` and its mouth ``wanted``.
 
     ``reference_points`` and ``target_points`` are (468, 2) crop-pixel landmarks, ``wanted`` the (P, 2)
@@ -42,7 +42,7 @@ def warp_reference(reference: np.ndarray, reference_points: np.ndarray, target_p
     border = _border(size)
     src = np.concatenate([ref[list(HEAD_POINTS)], _ring(ref, size), ref[list(MOUTH_POINTS)], border])
     dst = np.concatenate([tgt[list(HEAD_POINTS)], _ring(tgt, size), want, border])
-    map_x, map_y = _backward_map(src, dst, size, reach)
+    map_x, map_y = _backward_map(src, dst, size)
     return cv2.remap(reference, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -64,7 +64,7 @@ def _border(size: int) -> np.ndarray:
     ]), axis=0)
 
 
-def _backward_map(src: np.ndarray, dst: np.ndarray, size: int, reach: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def _backward_map(src: np.ndarray, dst: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """float32 (S, S) maps: for each output pixel (target geometry), where to sample the reference."""
     _, keep = np.unique(np.round(dst, 3), axis=0, return_index=True)  # coincident points break Delaunay
     keep = np.sort(keep)
@@ -72,6 +72,4 @@ def _backward_map(src: np.ndarray, dst: np.ndarray, size: int, reach: np.ndarray
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
     shift = field(xs, ys).astype(np.float32)  # (S, S, 2): x, y displacement
     shift = cv2.GaussianBlur(shift, (0, 0), SMOOTH_SIGMA)
-    if reach is not None:
-        shift *= reach[..., None]
     return xs.astype(np.float32) + shift[..., 0], ys.astype(np.float32) + shift[..., 1]

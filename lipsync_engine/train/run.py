@@ -51,11 +51,12 @@ def run_training(run: TrainRun, log=print) -> dict:
     began = time.time()
     train, val = load_train_clips(run.cache, "train"), load_train_clips(run.cache, "val")
     log(f"{len(train)} training clips ({sum(len(c.frames) for c in train)} frames), {len(val)} validation clips")
+    checkpoint = run.work / "renderer.pt"
+    init_state = _init_state(run.init, run.generator) if run.init and not checkpoint.is_file() else None
     motion, basis, gain, motion_metrics = train_motion(train, val, run.generator.motion, run.motion, log)
     renderer = build_renderer(run.generator.renderer)
-    checkpoint = run.work / "renderer.pt"
-    if run.init and not checkpoint.is_file():
-        renderer.load_state_dict(_init_state(run.init, run.generator))
+    if init_state is not None:
+        renderer.load_state_dict(init_state)
         log(f"renderer starts from {run.init}")
     sampler = PairSampler(train, basis, run.generator.renderer, run.sampling)
     renderer_stats = train_renderer(renderer, sampler, run.renderer, checkpoint, log)

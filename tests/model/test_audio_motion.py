@@ -121,7 +121,7 @@ def test_plan_smooths_the_codes_as_the_weights_say() -> None:
     speech = np.ones(100, bool)
     plans = {}
     for smooth in (0.0, 0.08):
-        plans[smooth] = LearnedGenerator(_bundle(MotionConfig(smooth_s=smooth))).plan(mel, speech, Fraction(25), _profile())[:, :10]
+        plans[smooth] = LearnedGenerator(_bundle(MotionConfig(smooth_s=smooth, closure_threshold=0.0))).plan(mel, speech, Fraction(25), _profile())[:, :10]
     raw = LearnedGenerator(_bundle(MotionConfig())).predict_codes(widen_windows(mel, 25.0, 40))
     assert np.allclose(plans[0.0][10:-10], raw[10:-10], atol=1e-5)  # no smoothing: the net's codes (speech fade aside)
     assert np.abs(np.diff(plans[0.08], axis=0)).mean() < 0.5 * np.abs(np.diff(plans[0.0], axis=0)).mean()

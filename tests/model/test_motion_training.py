@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lipsync_engine.train.motion_training import MotionSet, motion_metrics
+from lipsync_engine.train.motion_training import OPENING_GAIN_MAX, OTHER_GAIN_MAX, MotionSet, fit_gain, motion_metrics
 
 
 def _set(speakers: list[int], codes: np.ndarray | None = None, clips: list[int] | None = None) -> MotionSet:
@@ -36,3 +36,14 @@ def test_metrics_correlate_per_clip_and_over_codes() -> None:
     assert m["corr_code0_clip"] < 0.0  # per clip it is wrong (-1) or noise (about 0)
     assert np.isclose(m["corr_codes"], (9 + m["corr_code0"]) / 10, atol=1e-6)
     assert m["frames"] == 200
+
+
+def test_gain_matches_the_spread_but_caps_the_weakly_predicted_codes_lower() -> None:
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=(500, 4)).astype(np.float32)
+    pred = target * np.array([0.4, 0.2, 0.9, 2.0], np.float32)  # shrunk 2.5x, 5x, 1.1x; one over-spread
+    gain = fit_gain(pred, target)
+    assert np.isclose(gain[0], 2.5, rtol=1e-4)  # the opening code is spread-matched up to its own cap
+    assert gain[1] == np.float32(OTHER_GAIN_MAX) < OPENING_GAIN_MAX  # 5x would mostly amplify noise
+    assert np.isclose(gain[2], 1 / 0.9, rtol=1e-3)
+    assert gain[3] == 1.0  # never shrinks: regression already under-moves

@@ -45,3 +45,26 @@ def test_train_without_a_cache_is_a_clear_error(tmp_path: Path, capsys: pytest.C
 def test_train_refuses_a_negative_loss_weight(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--cache", str(tmp_path), "--sync-weight", "-1"]) == 2
     assert "--sync-windows >= 1, loss weights" in capsys.readouterr().err
+
+
+def test_train_can_start_from_shipped_weights_with_warped_references(
+    tiny_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "tuned.safetensors"
+    args = ["train", "--cache", str(tiny_cache), "--out", str(out), "--work", str(tmp_path / "work"),
+            "--minutes", "0.03", "--motion-steps", "20", "--init", "default", "--warp-reference"]
+    assert main(args) == 0
+    assert "renderer starts from default" in capsys.readouterr().out
+    bundle = load_learned(str(out), backend="torch").bundle
+    assert bundle.config.renderer.warp_reference  # run time warps as the renderer was trained
+    assert bundle.notes["renderer_init"] == "default"
+
+
+def test_train_init_from_a_missing_file_is_a_clear_error(
+    tiny_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["train", "--cache", str(tiny_cache), "--out", str(tmp_path / "g.safetensors"), "--work", str(tmp_path / "w"),
+            "--motion-steps", "5", "--init", str(tmp_path / "nothing.safetensors")]
+    assert main(args) != 0
+    err = capsys.readouterr().err
+    assert "nothing.safetensors" in err and "Traceback" not in err
