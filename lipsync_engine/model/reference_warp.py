@@ -1,13 +1,15 @@
-"""Warp a reference crop onto the target frame's geometry before the renderer sees it.
+"""Warp a reference crop onto the target frame's geometry before the renderer sees it (opt-in per weights
+file: ``RendererConfig.warp_reference``, ``lipsync train --warp-reference``).
 
-A reference is another frame of the actor, chosen for its mouth. Its head is rarely posed as the
-target's: turned a little, the face's silhouette lies elsewhere in the crop, and the renderer, which
-mostly copies the reference, brought the reference's background or collar onto the target's cheeks (the
-streaks and the seam step that `lipsync eval` measured). The warp moves the reference's face to where
-the target's is (eyes, nose, cheeks, the outline at cheek height go to the target's own landmarks) and its
-lips and jaw to the wanted mouth (decoded from the dub), with the crop border held still. The mapping is
-piecewise linear over a Delaunay triangulation of those points, lightly smoothed so triangle edges leave
-no crease, and applied backwards with ``cv2.remap``.
+A reference is another frame of the actor, chosen for its mouth code; its head is rarely posed as the
+target's, and its mouth only approximates the wanted one. The warp moves the reference's head to the
+target's (eyes, nose, cheeks and the outline at cheek height go to the target's own landmarks) and its
+lips and jaw to the wanted mouth, with a ring outside the jaw line following the head so the neck and
+collar under a moving chin stay put, and the crop border held still. The mapping is piecewise linear over
+a Delaunay triangulation of those points, lightly smoothed so triangle edges leave no crease, and applied
+backwards with ``cv2.remap``. Measured (docs/model.md, design comparison 5): the renderer follows the
+wanted mouth more closely (cross-dub sync up) but its mouths are softer, and the seam barely moves, so the
+shipped weights do not use it.
 """
 from __future__ import annotations
 
