@@ -32,6 +32,7 @@ CROSS_COLUMNS = [
 LOOK_COLUMNS = [
     ("self seam edge ratio", "self_seam_edge_ratio", "{:.2f}"), ("self seam step", "self_seam_step", "{:.1f}"),
     ("cross seam edge ratio", "cross_seam_edge_ratio", "{:.2f}"), ("cross seam step", "cross_seam_step", "{:.1f}"),
+    ("self cheek ghost ratio", "self_ghost_ratio", "{:.2f}"), ("cross cheek ghost ratio", "cross_ghost_ratio", "{:.2f}"),
     ("self lift err % eye", "self_lift_err_pct", "{:.2f}"), ("self width err % eye", "self_width_err_pct", "{:.2f}"),
     ("cross lift shift % eye", "cross_lift_shift_abs_pct", "{:.2f}"),
     ("(signed)", "cross_lift_shift_pct", "{:+.2f}"),
@@ -123,7 +124,9 @@ def results_markdown(provenance: dict[str, str], results: dict, expert: dict,
               "", markdown_table(results["summaries"], CROSS_COLUMNS), "",
               "## Seam and expression (the take blended as the pipeline does; landmarks re-measured on the crops)", "",
               "Seam edge ratio: gradient of the blended take along the blend mask's soft edge over the source's "
-              "(1 = no added edge); seam step: colour jump across that edge in RGB levels (0 = none). Lift: "
+              "(1 = no added edge); seam step: colour jump across that edge in RGB levels (0 = none); cheek ghost "
+              "ratio: the same added gradient on the cheeks inside the mask, away from lips and jaw line (a "
+              "reference's silhouette or collar painted onto the cheek). Lift: "
               "mouth-corner height above the lip line; width: corner distance; both in % of eye distance. "
               "Self: frame-for-frame error against the real frames; cross: shift of the take's mean from the "
               "target's own real frames, mean of its size over takes and signed mean (+ = more smile, wider).",

@@ -9,6 +9,7 @@ widened by BAND_GROW so a hard edge at the outline counts too):
   the take's is stronger) over the original's gradient there, in the worst of SECTORS angular parts of
   the band (a seam on one cheek shows; the jaw line or a collar elsewhere does not dilute it).
   1 = no added edge, > 1 = a seam; softer texture cannot hide a seam (it counts 0, not negative).
+- ``ghost_ratio`` (further in): the gradient the take adds on the cheeks, away from lips and jaw line.
 - ``colour_step``: the low-passed colour difference take - original (RGB levels of 255) on a rim just
   inside the band minus on a rim just outside it: the step a viewer sees across the edge (0 = none).
 """
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from lipsync_engine.faces import topology
 
 EDGE_LOW, EDGE_HIGH = 0.02, 0.98  # mask values that bound its soft edge
 BAND_GROW = 2  # pixels the edge band is widened by on both sides
@@ -67,6 +70,37 @@ def colour_step(take: np.ndarray, original: np.ndarray, masks: np.ndarray) -> fl
         size = np.linalg.norm(diff, axis=2)
         steps.append(float(size[inner].mean() - size[outer].mean()))
     return float(np.mean(steps)) if steps else float("nan")
+
+
+GHOST_MARGIN = 0.04  # fraction of S kept clear round the lips and along the jaw line, where edges may move
+
+
+def ghost_ratio(take: np.ndarray, original: np.ndarray, masks: np.ndarray, real_points: np.ndarray,
+                take_points: np.ndarray) -> float:
+    """Mean over frames of 1 + the luma gradient ``take`` adds over ``original`` on the cheeks, over the
+    original's gradient there (1 = no added edge).
+
+    The cheeks: where the blend mask is full, away from the lips and the jaw line of both the real and the
+    taken face (``GHOST_MARGIN``), where a moving mouth legitimately adds or moves edges. What is left of
+    the lower face should not change, so an edge added there is a ghost: a reference's silhouette, earring
+    or collar painted onto the cheek, which the blend edge measures cannot see. Frames whose landmarks are
+    not finite are skipped.
+    """
+    ratios = []
+    size = take.shape[1]
+    margin = max(1, round(GHOST_MARGIN * size))
+    for t, o, m, pr, pt in zip(take, original, masks, real_points, take_points):
+        if not (np.isfinite(pr).all() and np.isfinite(pt).all()):
+            continue
+        moving = np.zeros(m.shape, np.uint8)
+        for p in (pr, pt):
+            cv2.fillPoly(moving, [np.round(p[list(topology.OUTER_LIPS)]).astype(np.int32)], 1)
+            cv2.polylines(moving, [np.round(p[list(topology.LOWER_FACE)]).astype(np.int32)], False, 1)
+        cheeks = (m >= EDGE_HIGH) & (cv2.dilate(moving, _disc(margin)) == 0)
+        g_source = _gradient(o)[cheeks]
+        if g_source.sum() > 0:
+            ratios.append(1.0 + float(np.maximum(_gradient(t)[cheeks] - g_source, 0.0).sum() / g_source.sum()))
+    return float(np.mean(ratios)) if ratios else float("nan")
 
 
 def _gradient(rgb: np.ndarray) -> np.ndarray:

@@ -81,3 +81,23 @@ def test_corner_lift_ignores_head_roll(faces):
     rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     rolled = points @ rotation.T * 1.7 + 30.0
     assert np.allclose(geometry.corner_lift(rolled), geometry.corner_lift(points), atol=1e-5)
+
+
+def test_a_silhouette_painted_on_the_cheek_is_a_ghost_and_the_mouth_is_not(faces):
+    crops, points, masks = faces
+    assert seam.ghost_ratio(crops, crops, masks, points, points) == 1.0
+    ghosted, mouthed = crops.copy(), crops.copy()
+    for i, p in enumerate(points):
+        # a dark arc on the cheek between the mouth corner and the jaw line, as a reference's silhouette
+        corner, jaw = p[topology.MOUTH_RIGHT], p[365]
+        xs = np.linspace(corner[0], jaw[0], 40)
+        ys = np.linspace(corner[1] - 10, jaw[1] - 10, 40)
+        a, b = np.round(0.45 * np.c_[xs, ys] + 0.55 * np.c_[xs, ys].mean(0)).astype(int).T
+        ghosted[i, b, a] = 20
+        ghosted[i, b + 1, a] = 20
+        lips = np.round(p[LIPS]).astype(int)
+        mouthed[i, lips[:, 1], lips[:, 0]] = 20  # new edges on the lips: a moving mouth, not a ghost
+    assert seam.ghost_ratio(ghosted, crops, masks, points, points) > 1.05
+    assert seam.ghost_ratio(mouthed, crops, masks, points, points) == 1.0
+    nan_points = np.full_like(points, np.nan)
+    assert np.isnan(seam.ghost_ratio(ghosted, crops, masks, points, nan_points))  # no landmarks: not measured
