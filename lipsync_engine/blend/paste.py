@@ -51,8 +51,8 @@ class PasteConfig:
     # Edge correction (module docstring), fractions of the crop side S: how far inside the mask's outline
     # the generated colour is pulled back to the source's, and the Gaussian sigma of that low pass; reach
     # 0 turns it off. A sigma of about 1 crop pixel (0.005) pulls back the smeared texture too, not only
-    # the colour: quick eval, seam step 7.0 / 7.6 -> 6.0 / 6.5 and edge ratio 1.15 / 1.12 -> 1.09 / 1.07 (the
-    # baselines' 1.07) against sigma 0.02, with the same sync; a wider reach cost sync (eval/HISTORY.md).
+    # the colour: full eval, seam step 7.0 / 7.5 -> 5.9 / 6.4 and edge ratio 1.13 / 1.12 -> 1.08 / 1.07 against
+    # sigma 0.02, with the same sync; a wider reach cost sync (docs/faces.md, "Blend").
     edge_reach: float = 0.18
     edge_sigma: float = 0.005
 
