@@ -99,9 +99,10 @@ class BatchingGenerator:
         with self._inner_lock:
             return self.inner.build_profile(samples)
 
-    def plan(self, mel: np.ndarray, speech: np.ndarray, fps: Fraction, profile: ActorProfile) -> np.ndarray:
+    def plan(self, mel: np.ndarray, speech: np.ndarray, fps: Fraction, profile: ActorProfile,
+             points: np.ndarray | None = None) -> np.ndarray:
         with self._inner_lock:
-            return self.inner.plan(mel, speech, fps, profile)
+            return self.inner.plan(mel, speech, fps, profile, points)
 
     def render(self, crops: np.ndarray, points: np.ndarray, motion: np.ndarray, profile: ActorProfile) -> np.ndarray:
         """Same contract as the wrapped generator's ``render``; blocks until this call's rows are done."""

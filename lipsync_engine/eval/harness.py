@@ -73,10 +73,11 @@ def run_take(
     windows = driver.mel_windows(frames)
     energy = frame_energy(windows)
     speech = driver.speech_at(frames)
-    motion = generator.plan(windows, speech, driver.fps, profile)
     real = np.asarray(target.crops[frames])
-    generated = real.copy()
     size, scale = real.shape[1], generator.crop_size / real.shape[1]
+    points = np.where(target.valid[frames][:, None, None], np.asarray(target.points[frames]) * scale, np.nan)
+    motion = generator.plan(windows, speech, driver.fps, profile, points.astype(np.float32))
+    generated = real.copy()
     valid = np.flatnonzero(target.valid[frames])
     for start in range(0, len(valid), BATCH):
         idx = valid[start:start + BATCH]

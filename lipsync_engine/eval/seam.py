@@ -1,4 +1,4 @@
-"""How visible the blend boundary is: the take as the viewer sees it, measured along the mask's soft edge.
+"""How visible the blend is: the take as the viewer sees it, along the mask's soft edge and on the cheeks.
 
 The harness's takes are already blended into the real crops as the pipeline blends them into the frame
 (``harness.viewer_crops``: ``blend.paste`` under the feathered lower-face mask), so what is measured is
@@ -9,9 +9,10 @@ widened by BAND_GROW so a hard edge at the outline counts too):
   the take's is stronger) over the original's gradient there, in the worst of SECTORS angular parts of
   the band (a seam on one cheek shows; the jaw line or a collar elsewhere does not dilute it).
   1 = no added edge, > 1 = a seam; softer texture cannot hide a seam (it counts 0, not negative).
-- ``ghost_ratio`` (further in): the gradient the take adds on the cheeks, away from lips and jaw line.
 - ``colour_step``: the low-passed colour difference take - original (RGB levels of 255) on a rim just
   inside the band minus on a rim just outside it: the step a viewer sees across the edge (0 = none).
+
+and one further in, ``ghost_ratio``: the gradient the take adds on the cheeks, away from lips and jaw line.
 """
 from __future__ import annotations
 

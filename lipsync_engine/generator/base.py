@@ -49,8 +49,13 @@ class Generator(Protocol):
         """Build an actor profile from aligned crops of the actor's own footage."""
         ...
 
-    def plan(self, mel: np.ndarray, speech: np.ndarray, fps: Fraction, profile: ActorProfile) -> np.ndarray:
-        """Motion for a whole dub: mel (N, MEL_BINS, MEL_WINDOW) float32, speech (N,) bool -> (N, D) float32."""
+    def plan(self, mel: np.ndarray, speech: np.ndarray, fps: Fraction, profile: ActorProfile,
+             points: np.ndarray | None = None) -> np.ndarray:
+        """Motion for a whole dub: mel (N, MEL_BINS, MEL_WINDOW) float32, speech (N,) bool -> (N, D) float32.
+
+        ``points``: (N, 468, 2) crop landmarks of the frames the motion will be rendered on (NaN rows where
+        no face was found), when the caller knows them; a generator may use them (the learned one prefers
+        references posed like each frame) or ignore them."""
         ...
 
     def render(

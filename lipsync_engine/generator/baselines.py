@@ -87,7 +87,8 @@ class MouthFrozenGenerator(_MouthPatchGenerator):
         closed, _ = self._references(samples)
         return ActorProfile(generator=self.name, data={"closed": closed}, source=f"{len(samples.crops)} frames")
 
-    def plan(self, mel: np.ndarray, speech: np.ndarray, fps: Fraction, profile: ActorProfile) -> np.ndarray:
+    def plan(self, mel: np.ndarray, speech: np.ndarray, fps: Fraction, profile: ActorProfile,
+             points: np.ndarray | None = None) -> np.ndarray:
         return np.zeros((len(mel), 0), dtype=np.float32)
 
     def render(self, crops: np.ndarray, points: np.ndarray, motion: np.ndarray, profile: ActorProfile) -> np.ndarray:
@@ -104,7 +105,8 @@ class VoiceActivityControl(_MouthPatchGenerator):
         return ActorProfile(generator=self.name, data={"closed": closed, "open": widest},
                             source=f"{len(samples.crops)} frames")
 
-    def plan(self, mel: np.ndarray, speech: np.ndarray, fps: Fraction, profile: ActorProfile) -> np.ndarray:
+    def plan(self, mel: np.ndarray, speech: np.ndarray, fps: Fraction, profile: ActorProfile,
+             points: np.ndarray | None = None) -> np.ndarray:
         """(N, 1) float32 openness in [0, 1]: the speech flags smoothed over SMOOTH_FRAMES frames."""
         flags = np.asarray(speech, np.float32).reshape(-1)
         kernel = np.ones(SMOOTH_FRAMES, np.float32) / SMOOTH_FRAMES

@@ -24,7 +24,8 @@ class IdentityGenerator:
     def build_profile(self, samples: ProfileSamples) -> ActorProfile:
         return ActorProfile(generator=self.name, data={}, source=f"{len(samples.crops)} frames")
 
-    def plan(self, mel: np.ndarray, speech: np.ndarray, fps: Fraction, profile: ActorProfile) -> np.ndarray:
+    def plan(self, mel: np.ndarray, speech: np.ndarray, fps: Fraction, profile: ActorProfile,
+             points: np.ndarray | None = None) -> np.ndarray:
         return np.zeros((len(mel), 0), dtype=np.float32)
 
     def render(

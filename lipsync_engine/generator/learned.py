@@ -22,7 +22,7 @@ from lipsync_engine.model.mouth_shape import (decode, mouth_shape, nose_anchor, 
                                               shape_map)
 from lipsync_engine.model.reference_warp import warp_reference
 from lipsync_engine.model.renderer import build_renderer, renderer_example_inputs
-from lipsync_engine.model.retrieval import crossfade, reference_path
+from lipsync_engine.model.retrieval import crossfade, pose_descriptor, reference_path
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "generator.safetensors"
 SPEECH_FADE_S = 0.06  # sigma (seconds) of the fade between speech and the closed rest mouth
@@ -76,9 +76,11 @@ class LearnedGenerator:
         return actor.save_profile(profile, path)
 
     # -- motion --------------------------------------------------------------------------------
-    def plan(self, mel: np.ndarray, speech: np.ndarray, fps: Fraction, profile: ActorProfile) -> np.ndarray:
+    def plan(self, mel: np.ndarray, speech: np.ndarray, fps: Fraction, profile: ActorProfile,
+             points: np.ndarray | None = None) -> np.ndarray:
         """mel (N, 80, 20) float32 windows centred on the frames, speech (N,) bool -> (N, D + 3) float32
-        motion, smooth in time."""
+        motion, smooth in time. ``points`` (N, 468, 2) crop landmarks of the frames (NaN where no face)
+        make the references posed like each frame preferred (model/retrieval.py)."""
         n = len(mel)
         if n == 0:
             return np.zeros((0, self.bundle.basis.shape[0] + 3), np.float32)
@@ -90,7 +92,11 @@ class LearnedGenerator:
         motion_config = self.bundle.config.motion
         codes = settle_closed(codes * np.clip(envelope, 0.0, 1.0), motion_config.closure_threshold)
         codes = _gaussian_smooth(codes, motion_config.smooth_s * rate)
-        refs = crossfade(reference_path(codes, profile.data["ref_codes"]))
+        ref_points = profile.data.get("ref_points")
+        poses = None if points is None or ref_points is None else pose_descriptor(points)
+        candidate_poses = None if poses is None else pose_descriptor(ref_points)
+        path = reference_path(codes, profile.data["ref_codes"], poses=poses, candidate_poses=candidate_poses)
+        refs = crossfade(path)
         return np.concatenate([codes, refs], axis=1).astype(np.float32)
 
     def predict_codes(self, mel: np.ndarray, batch: int = 1024) -> np.ndarray:

@@ -3,9 +3,9 @@ code, and optionally a renderer fine-tuned on the actor (``lipsync adapt``). Sav
 (a self-verifying safetensors file, see model/checkpoint.py).
 
 ``ActorProfile.data`` keys: ``rest_shape`` (P, 2) and ``rest_anchor`` (2,) float32 normalised crop
-coordinates; ``ref_crops`` (R, S, S, 3) uint8 RGB; ``ref_codes`` (R, D) float32; ``ref_points`` (R, 468, 2) float32 crop-pixel landmarks of the references (None in
-profiles written before the reference warp; the renderer then gets them unwarped); ``renderer_state``
-(dict of fp32 tensors) or None.
+coordinates; ``ref_crops`` (R, S, S, 3) uint8 RGB; ``ref_codes`` (R, D) float32; ``ref_points`` (R, 468, 2)
+float32 crop-pixel landmarks of the references, or None in profiles written before the reference warp
+(their references go to the renderer unwarped); ``renderer_state`` (dict of fp32 tensors) or None.
 """
 from __future__ import annotations
 

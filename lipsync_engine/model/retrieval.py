@@ -1,16 +1,35 @@
-"""Reference retrieval that does not chatter: pick the actor's reference frames by mouth code.
+"""Reference retrieval that does not chatter: pick the actor's reference frames by mouth code (and pose).
 
 A profile keeps a few reference crops spread over the actor's mouth-code space (farthest-point
 sampling). For a dub, the reference of each frame is a Viterbi path over those candidates: the cost of
 a frame is its code distance, and every switch costs extra, so the reference changes only when the
 wanted mouth really moves elsewhere; a switch is cross-faded over a few frames.
+
+When the frames' and the references' landmarks are known, the cost also counts how differently the head
+is posed (``pose_descriptor``: the lower face's outline, eyes and nose relative to the nose tip): the
+renderer copies much of its reference, and a reference whose cheek outline or collar lies elsewhere got
+painted onto the cheek (the eval's cheek ghosts). Both terms are divided by their means, so
+``POSE_WEIGHT`` is their ratio.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from lipsync_engine.faces import topology
+
 SWITCH_COST = 0.5  # cost of changing reference, in units of the mean squared code distance
 FADE_FRAMES = 4  # frames over which a reference switch is cross-faded
+# Weight of the pose term against the code term. Quick eval (5 clips, 100 frames) 0 / 1 / 3: cheek ghost
+# ratio 1.14 / 1.12 / 1.11, seam step 6.5 / 5.1 / 4.4, cross-dub sync conf 0.152 / 0.145 / 0.140.
+POSE_WEIGHT = 1.0
+POSE_POINTS = topology.LOWER_FACE + topology.LEFT_EYE + topology.RIGHT_EYE
+
+
+def pose_descriptor(points: np.ndarray) -> np.ndarray:
+    """(..., 468, 2) crop landmarks -> (..., 2K) float64: outline, eyes relative to the nose tip, in pixels."""
+    p = np.asarray(points, np.float64)
+    rel = p[..., list(POSE_POINTS), :] - p[..., topology.NOSE_TIP, None, :]
+    return rel.reshape(*rel.shape[:-2], -1)
 
 
 def spread_references(codes: np.ndarray, count: int) -> np.ndarray:
@@ -27,9 +46,18 @@ def spread_references(codes: np.ndarray, count: int) -> np.ndarray:
     return np.array(chosen, dtype=np.int64)
 
 
-def reference_path(wanted: np.ndarray, candidates: np.ndarray, switch_cost: float = SWITCH_COST) -> np.ndarray:
-    """Viterbi choice of one candidate per frame: wanted (N, D), candidates (R, D) codes -> (N,) int64."""
+def reference_path(wanted: np.ndarray, candidates: np.ndarray, switch_cost: float = SWITCH_COST,
+                   poses: np.ndarray | None = None, candidate_poses: np.ndarray | None = None,
+                   pose_weight: float = POSE_WEIGHT) -> np.ndarray:
+    """Viterbi choice of one candidate per frame: wanted (N, D), candidates (R, D) codes -> (N,) int64.
+
+    ``poses`` (N, K) and ``candidate_poses`` (R, K) (``pose_descriptor``; rows of NaN where a frame has no
+    face) add the pose term; without them the choice is by code alone.
+    """
     cost = ((wanted[:, None, :] - candidates[None, :, :]) ** 2).sum(-1)  # (N, R)
+    if poses is not None and candidate_poses is not None and pose_weight > 0.0:
+        pose_cost = np.nan_to_num(((poses[:, None, :] - candidate_poses[None, :, :]) ** 2).sum(-1), nan=0.0)
+        cost = cost / max(float(cost.mean()), 1e-12) + pose_weight * pose_cost / max(float(pose_cost.mean()), 1e-12)
     scale = float(cost.mean()) or 1.0
     penalty = switch_cost * scale
     n, r = cost.shape

@@ -13,6 +13,7 @@ import numpy as np
 
 from lipsync_engine.audio import load_audio
 from lipsync_engine.errors import InputError, ModelError
+from lipsync_engine.faces.align import align_face
 from lipsync_engine.faces.tracker import ShotTrack
 from lipsync_engine.generator.base import ActorProfile, Generator
 from lipsync_engine.generator.loader import load_generator
@@ -90,7 +91,7 @@ def render_video(
     if edit.any():
         profile = _actor_profile(actor, generator, info, shot, crop_size, meter)
         compositor = Compositor(generator, profile, crop_size, blend_device(options.blend, generator))
-        motion = _plan(generator, dub, info, profile)
+        motion = _plan(generator, dub, info, profile, crop_landmarks(shot.track, crop_size))
     with VideoWriter(out, info, options) as writer:
         _second_pass(info, writer, compositor, shot.track.points, motion, strength, sync, options, meter)
         meter.finish()
@@ -222,8 +223,17 @@ def _actor_profile(
     return profile
 
 
-def _plan(generator: Generator, dub: FrameSpeech, info: VideoInfo, profile: ActorProfile) -> np.ndarray:
-    motion = np.asarray(generator.plan(dub.mel, dub.speech, info.fps, profile))
+def crop_landmarks(track: ShotTrack, crop_size: int) -> np.ndarray:
+    """(N, 468, 2) float32 landmarks of the shot's frames in their aligned crops (NaN where not valid)."""
+    out = np.full(track.points.shape, np.nan, np.float32)
+    for i in np.flatnonzero(track.valid):
+        out[i] = align_face(track.points[i], crop_size).to_crop(track.points[i])
+    return out
+
+
+def _plan(generator: Generator, dub: FrameSpeech, info: VideoInfo, profile: ActorProfile,
+          points: np.ndarray) -> np.ndarray:
+    motion = np.asarray(generator.plan(dub.mel, dub.speech, info.fps, profile, points))
     if len(motion) != len(dub.mel):
         raise ModelError(
             f"generator '{generator.name}' planned {len(motion)} frames of motion for a {len(dub.mel)}-frame shot"

@@ -122,8 +122,8 @@ class FailingGenerator:
     def build_profile(self, samples):
         return self.inner.build_profile(samples)
 
-    def plan(self, mel, speech, fps, profile):
-        return self.inner.plan(mel, speech, fps, profile)
+    def plan(self, mel, speech, fps, profile, points=None):
+        return self.inner.plan(mel, speech, fps, profile, points)
 
     def render(self, crops, points, motion, profile):
         self.calls += 1

@@ -37,3 +37,20 @@ def test_spread_references_start_closed_and_cover_the_space() -> None:
     assert chosen[0] == np.argmin(np.linalg.norm(codes, axis=1))
     far = codes[np.argmax(np.linalg.norm(codes, axis=1))]
     assert np.min(np.linalg.norm(codes[chosen] - far, axis=1)) < 1.5
+
+
+def test_pose_term_prefers_the_reference_posed_like_the_frame() -> None:
+    from lipsync_engine.model.retrieval import pose_descriptor
+
+    rng = np.random.default_rng(1)
+    face = rng.uniform(40, 150, (468, 2))
+    turned = face.copy()
+    turned[:, 0] += np.where(face[:, 0] > face[1, 0], -8.0, 8.0) * (np.abs(face[:, 0] - face[1, 0]) > 20)
+    candidates = np.array([[0.0, 0.0], [0.05, 0.0], [1.0, 0.0]])  # 0 and 1: mouths nearly alike; 2: open
+    candidate_poses = pose_descriptor(np.stack([turned, face, face]))  # candidate 0's head is turned
+    wanted = np.zeros((30, 2))  # candidate 0's mouth exactly
+    frame_poses = pose_descriptor(np.repeat(face[None], 30, axis=0))
+    assert set(reference_path(wanted, candidates)) == {0}  # by code alone: the turned head
+    assert set(reference_path(wanted, candidates, poses=frame_poses, candidate_poses=candidate_poses)) == {1}
+    frame_poses[:] = np.nan  # no face found: the pose does not count
+    assert set(reference_path(wanted, candidates, poses=frame_poses, candidate_poses=candidate_poses)) == {0}
