@@ -3,7 +3,7 @@
 The renderer and audio-to-motion networks are kept bit for bit; what ``lipsync train`` decides after them
 is redone as the current code does it: the per-code gain is refit by ``motion_training.fit_gain`` on the
 validation speakers' predictions, and the plan's settings (``MotionConfig.closure_threshold``) take the
-current defaults. This is how ``lipsync-gen-2@3d7c084e`` was made from ``fc00885d`` (docs/model.md); a
+current defaults. This is how ``lipsync-gen-2@0f674434`` was made from ``fc00885d`` (docs/model.md); a
 fresh ``lipsync train`` refits the motion network too. About 20 s on one CPU thread.
 
     PYTHONPATH=. python benchmarks/replan_weights.py --weights default --out generator.safetensors
