@@ -91,7 +91,7 @@ def render_video(
     if edit.any():
         profile = _actor_profile(actor, generator, info, shot, crop_size, meter)
         compositor = Compositor(generator, profile, crop_size, blend_device(options.blend, generator))
-        motion = _plan(generator, dub, info, profile, crop_landmarks(shot.track, crop_size))
+        motion = _plan(generator, dub, info, profile, _crop_landmarks(shot.track, crop_size))
     with VideoWriter(out, info, options) as writer:
         _second_pass(info, writer, compositor, shot.track.points, motion, strength, sync, options, meter)
         meter.finish()
@@ -223,7 +223,7 @@ def _actor_profile(
     return profile
 
 
-def crop_landmarks(track: ShotTrack, crop_size: int) -> np.ndarray:
+def _crop_landmarks(track: ShotTrack, crop_size: int) -> np.ndarray:
     """(N, 468, 2) float32 landmarks of the shot's frames in their aligned crops (NaN where not valid)."""
     out = np.full(track.points.shape, np.nan, np.float32)
     for i in np.flatnonzero(track.valid):
