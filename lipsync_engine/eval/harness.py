@@ -81,8 +81,7 @@ def run_take(
     valid = np.flatnonzero(target.valid[frames])
     for start in range(0, len(valid), BATCH):
         idx = valid[start:start + BATCH]
-        out = generator.render(_sized(real[idx], generator.crop_size), np.asarray(target.points[idx]) * scale,
-                               motion[idx], profile)
+        out = generator.render(_sized(real[idx], generator.crop_size), points[idx], motion[idx], profile)
         generated[idx] = _sized(out, size)
     masks = blend_masks(np.asarray(target.points[frames[valid]]), size)
     generated[valid] = viewer_crops(real[valid], generated[valid], masks)

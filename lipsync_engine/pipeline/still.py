@@ -54,7 +54,7 @@ def _render_still(
     crop = crop_face(image, face.points, generator.crop_size)
     profile = generator.build_profile(ProfileSamples(crops=crop.crop[None], points=crop.points[None]))
     speech = speech_for_frames(np.asarray(pcm, dtype=np.float32), centres)
-    poses = np.repeat(crop.points[None], len(speech.mel), axis=0)  # one picture: every frame is posed alike
+    poses = np.broadcast_to(crop.points, (len(speech.mel), *crop.points.shape))  # one picture: one pose
     motion = generator.plan(speech.mel, speech.speech, fps, profile, poses)
     return _batches(Compositor(generator, profile, generator.crop_size), image, face.points, motion)
 

@@ -87,11 +87,13 @@ def run_training(run: TrainRun, log=print) -> dict:
 def _init_state(name: str, generator: GeneratorConfig) -> dict[str, torch.Tensor]:
     """The renderer state of weights file ``name``; InputError when its renderer has another shape."""
     bundle = load_bundle(DEFAULT_WEIGHTS if name == "default" else Path(name))
-    theirs, ours = bundle.config.renderer, generator.renderer
-    if (theirs.crop_size, theirs.region_top, theirs.references, theirs.shape_channels, theirs.widths) != (
-            ours.crop_size, ours.region_top, ours.references, ours.shape_channels, ours.widths):
-        raise InputError(f"--init '{name}' has a renderer of another shape ({theirs}); train from scratch instead")
-    return bundle.renderer.state_dict()
+    state = bundle.renderer.state_dict()
+    try:
+        build_renderer(generator.renderer).load_state_dict(state)
+    except RuntimeError:
+        raise InputError(f"--init '{name}' has a renderer of another shape ({bundle.config.renderer}); "
+                         "train from scratch instead") from None
+    return state
 
 
 def _params(module: torch.nn.Module) -> int:
