@@ -17,6 +17,7 @@ from lipsync_engine.errors import InputError, ModelError
 from lipsync_engine.generator.base import ActorProfile, ProfileSamples
 from lipsync_engine.model import actor
 from lipsync_engine.model.audio_motion import widen_windows
+from lipsync_engine.model.colour_gamut import clamp_to_gamut
 from lipsync_engine.model.bundle import GeneratorBundle, load_bundle
 from lipsync_engine.model.mouth_shape import (decode, mouth_shape, nose_anchor, repaint_mask, settle_closed,
                                               shape_map)
@@ -26,6 +27,7 @@ from lipsync_engine.model.retrieval import crossfade, pose_descriptor, reference
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "generator.safetensors"
 SPEECH_FADE_S = 0.06  # sigma (seconds) of the fade between speech and the closed rest mouth
+GAMUT_REGION = 0.05  # repaint mask values above this bound the pixels whose colours are checked and listed
 
 
 def load_learned(name: str, backend: str = "auto", device: str = "cpu", precision: str = "fp32",
@@ -114,8 +116,21 @@ class LearnedGenerator:
         if len(crops) == 0:
             return crops.copy()
         inputs = self.renderer_inputs(crops, points, motion, profile)
-        out = self.engine_for(profile)(inputs)
-        return (np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8).transpose(0, 2, 3, 1)
+        out = np.clip(self.engine_for(profile)(inputs), 0.0, 1.0).transpose(0, 2, 3, 1)
+        out = self._within_gamut(out, crops, motion, inputs["mask"][:, 0], profile)
+        return (out * 255.0 + 0.5).astype(np.uint8)
+
+    def _within_gamut(self, painted: np.ndarray, crops: np.ndarray, motion: np.ndarray, masks: np.ndarray,
+                      profile: ActorProfile) -> np.ndarray:
+        """(n, S, S, 3) float painted crops with colours none of the frame's own crop and its two references
+        show pulled back into their gamut (model/colour_gamut.py)."""
+        d = self.bundle.basis.shape[0]
+        refs = profile.data["ref_crops"]
+        out = np.empty_like(painted)
+        for i, (crop, row, mask) in enumerate(zip(crops, motion, masks)):
+            seen = [crop, refs[int(row[d])], refs[int(row[d + 1])]]
+            out[i] = clamp_to_gamut(painted[i], [s.astype(np.float32) / 255.0 for s in seen], mask > GAMUT_REGION)
+        return out
 
     def renderer_inputs(
         self, crops: np.ndarray, points: np.ndarray, motion: np.ndarray, profile: ActorProfile
@@ -142,7 +157,7 @@ class LearnedGenerator:
         config = self.bundle.config.renderer
         below = config.mask_below if below is None else below
         own, wanted = mouth_shape(points, self.crop_size), self._wanted(points, motion, profile)
-        return np.stack([repaint_mask([o, w], self.crop_size, config.region_top, below)
+        return np.stack([repaint_mask([o, w], self.crop_size, config.region_top, below, config.mask_jaw_trim)
                          for o, w in zip(own, wanted)])[:, None].astype(np.float32)
 
     def _references(self, chosen: np.ndarray, points: np.ndarray, wanted: np.ndarray,

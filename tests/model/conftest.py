@@ -1,13 +1,21 @@
-"""Model tests share a 2-core CI box with other suites: one torch thread keeps them from oversubscribing it."""
+"""Model tests share a 2-core CI box with other suites: one torch thread keeps them from oversubscribing it.
+The shipped generator and the GRID clip's aligned crops are loaded once for every test that needs them."""
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from lipsync_cli.main import main
-from lipsync_engine.audio import load_audio
+from lipsync_engine.audio import frame_mel_windows, load_audio, log_mel
+from lipsync_engine.audio.vad import voice_activity
+from lipsync_engine.faces.tracker import track_shot
+from lipsync_engine.generator.learned import LearnedGenerator
+from lipsync_engine.generator.loader import load_generator
+from lipsync_engine.media import probe_video, read_frames
+from lipsync_engine.pipeline.compose import crop_face
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -28,3 +36,24 @@ def tiny_cache(cut_clip, speech_clip: Path, tmp_path: Path) -> Path:
     assert main(["build-dataset", "--no-shared", "--add", str(train_dir), "--add", str(val_dir),
                  "--cache", str(cache)]) == 0
     return cache
+
+
+@pytest.fixture(scope="session")
+def generator() -> LearnedGenerator:
+    return load_generator("default", backend="torch")
+
+
+@pytest.fixture(scope="session")
+def footage(speech_clip: Path, generator: LearnedGenerator) -> dict:
+    """Aligned crops, crop landmarks, mel windows and voice activity of the 3 s GRID clip (75 frames)."""
+    info = probe_video(speech_clip)
+    frames = [f.rgb for f in read_frames(speech_clip, info)]
+    track = track_shot(enumerate(frames), fps=float(info.fps))
+    assert track.valid.all()
+    faces = [crop_face(f, p, generator.crop_size) for f, p in zip(frames, track.points)]
+    pcm = load_audio(speech_clip)
+    centres = (np.arange(len(frames)) + 0.5) / float(info.fps)
+    return {
+        "crops": np.stack([f.crop for f in faces]), "points": np.stack([f.points for f in faces]),
+        "mel": frame_mel_windows(log_mel(pcm), centres), "speech": voice_activity(pcm, centres),
+    }

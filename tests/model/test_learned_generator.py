@@ -9,37 +9,10 @@ import numpy as np
 import pytest
 
 from lipsync_cli.main import main
-from lipsync_engine.audio import frame_mel_windows, load_audio, log_mel
-from lipsync_engine.audio.vad import voice_activity
-from lipsync_engine.faces.tracker import track_shot
 from lipsync_engine.generator.base import ProfileSamples
 from lipsync_engine.generator.learned import LearnedGenerator
-from lipsync_engine.generator.loader import load_generator
-from lipsync_engine.media import probe_video, read_frames
 from lipsync_engine.model.actor import load_profile, rest_of
 from lipsync_engine.model.mouth_shape import decode, mouth_opening, mouth_shape, nose_anchor
-from lipsync_engine.pipeline.compose import crop_face
-
-
-@pytest.fixture(scope="module")
-def generator() -> LearnedGenerator:
-    return load_generator("default", backend="torch")
-
-
-@pytest.fixture(scope="module")
-def footage(speech_clip: Path, generator: LearnedGenerator) -> dict:
-    """Aligned crops, crop landmarks, mel windows and voice activity of the 3 s GRID clip (75 frames)."""
-    info = probe_video(speech_clip)
-    frames = [f.rgb for f in read_frames(speech_clip, info)]
-    track = track_shot(enumerate(frames), fps=float(info.fps))
-    assert track.valid.all()
-    faces = [crop_face(f, p, generator.crop_size) for f, p in zip(frames, track.points)]
-    pcm = load_audio(speech_clip)
-    centres = (np.arange(len(frames)) + 0.5) / float(info.fps)
-    return {
-        "crops": np.stack([f.crop for f in faces]), "points": np.stack([f.points for f in faces]),
-        "mel": frame_mel_windows(log_mel(pcm), centres), "speech": voice_activity(pcm, centres),
-    }
 
 
 def test_default_weights_are_small_fp16_with_config(generator: LearnedGenerator) -> None:
