@@ -22,6 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--mask-below", type=float, default=0.06,
                        help="repaint mask growth below the jaw, fraction of the crop; stored in the weights "
                             "and used at run time too (default: %(default)s)")
+    train.add_argument("--mask-jaw-trim", type=int, default=0,
+                       help="jaw points left out of the repaint mask at each end of the jaw line, so it stops "
+                            "short of the face's outline; stored in the weights and used at run time too "
+                            "(default: %(default)s)")
     train.add_argument("--warp-reference", action="store_true",
                        help="warp each reference onto the target's head and wanted mouth before the renderer "
                             "sees it; stored in the weights and used at run time too")
@@ -74,12 +78,12 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.minutes <= 0 or args.motion_steps < 1 or args.threads < 1:
         raise InputError("--minutes must be > 0, --motion-steps and --threads >= 1")
-    generator = GeneratorConfig(renderer=RendererConfig(mask_below=args.mask_below,
+    generator = GeneratorConfig(renderer=RendererConfig(mask_below=args.mask_below, mask_jaw_trim=args.mask_jaw_trim,
                                                         warp_reference=args.warp_reference))
     try:
         generator.renderer.check()
     except ValueError as exc:
-        raise InputError(f"--mask-below: {exc}") from None
+        raise InputError(f"--mask-below / --mask-jaw-trim: {exc}") from None
     losses = {field: getattr(args, field) for field, _, _ in _RENDERER_FLAGS.values() if hasattr(args, field)}
     if any(v < 0 for v in losses.values()) or losses.get("lr", 1.0) <= 0 or losses.get("sync_windows", 1) < 1:
         raise InputError("--lr must be > 0, --sync-windows >= 1, loss weights and step counts >= 0")

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from lipsync_engine.model.mouth_shape import MAX_JAW_TRIM
+
 
 @dataclass(frozen=True)
 class RendererConfig:
@@ -17,6 +19,9 @@ class RendererConfig:
     # repaint mask growth below the lips + jaw hull, fraction of S (6% beside and above); weights files
     # written before this setting existed lack it and get 0.06, the mask they were trained with
     mask_below: float = 0.06
+    # jaw points left out of the repaint mask's hull at each end of the jaw line (mouth_shape.hull_points);
+    # weights trained before this setting lack it and get 0, the whole jaw line
+    mask_jaw_trim: int = 0
     # references are warped onto the target's head and the wanted mouth before the network sees them
     # (model/reference_warp.py); weights trained on unwarped references lack it and get False
     warp_reference: bool = False
@@ -36,6 +41,9 @@ class RendererConfig:
             )
         if not 0.0 <= self.mask_below <= 0.25:
             raise ValueError(f"renderer mask_below {self.mask_below} must be a fraction of the crop in [0, 0.25]")
+        if not 0 <= self.mask_jaw_trim <= MAX_JAW_TRIM:
+            raise ValueError(f"renderer mask_jaw_trim {self.mask_jaw_trim} must be a count of jaw points in "
+                             f"[0, {MAX_JAW_TRIM}]")
 
 
 @dataclass(frozen=True)

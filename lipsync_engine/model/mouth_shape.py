@@ -115,19 +115,24 @@ def shape_map(shape: np.ndarray, crop_size: int) -> np.ndarray:
     return np.stack([cv2.GaussianBlur(m, (0, 0), sigma) for m in maps])
 
 
+MAX_JAW_TRIM = 4  # jaw points a repaint mask may leave out at each end of the jaw line (of 15)
 MASK_GROW = 0.06  # repaint mask growth beside and above the lips + jaw hull, fraction of S
 
 
-def repaint_mask(shapes: list[np.ndarray], crop_size: int, region_top: int, below: float = MASK_GROW) -> np.ndarray:
+def repaint_mask(shapes: list[np.ndarray], crop_size: int, region_top: int, below: float = MASK_GROW,
+                 jaw_trim: int = 0) -> np.ndarray:
     """Feathered (S, S) float32 mask in [0, 1] covering every given (P, 2) normalised mouth shape.
 
     The hull of lips and jaw of all shapes (the target's own and the wanted one) is grown by 6% of S
     beside and above and by ``below`` (fraction of S) downwards, feathered, and faded to 0 at
     ``region_top`` so the renderer's region edge is unseen. A small ``below`` keeps the target's own
-    chin and collar instead of repainting them from the reference.
+    chin and collar instead of repainting them from the reference. ``jaw_trim`` leaves that many jaw
+    points out of the hull at each end of the jaw line (the jaw's angles, which hardly move when the
+    mouth opens), so the mask stops short of the face's outline and the target keeps its own cheeks
+    and background there instead of the reference's.
     """
     s = crop_size
-    pts = np.concatenate(shapes) * s
+    pts = np.concatenate([hull_points(shape, jaw_trim) for shape in shapes]) * s
     hull = cv2.convexHull(np.round(pts).astype(np.int32))
     mask = np.zeros((s, s), np.uint8)
     cv2.fillConvexPoly(mask, hull, 255)
@@ -137,6 +142,17 @@ def repaint_mask(shapes: list[np.ndarray], crop_size: int, region_top: int, belo
     soft = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), grow / 2.0)
     ramp = np.clip((np.arange(s, dtype=np.float32) - region_top) / max(1.0, grow), 0.0, 1.0)
     return (soft * ramp[:, None]).astype(np.float32)
+
+
+def hull_points(shape: np.ndarray, jaw_trim: int = 0) -> np.ndarray:
+    """The points of a (P, 2) mouth shape that bound the repaint mask: all but ``jaw_trim`` jaw points at
+    each end of the jaw line."""
+    if not 0 <= jaw_trim <= MAX_JAW_TRIM:
+        raise ValueError(f"jaw_trim {jaw_trim} must be in [0, {MAX_JAW_TRIM}]")
+    if jaw_trim == 0:
+        return shape
+    jaw = np.arange(len(shape))[_JAW]
+    return np.delete(shape, np.concatenate([jaw[:jaw_trim], jaw[len(jaw) - jaw_trim:]]), axis=0)
 
 
 def _growth_kernel(grow: int, down: int) -> np.ndarray:

@@ -115,7 +115,9 @@ class PairSampler:
         crops = np.asarray(clip.clip.crops[clip.frames[rows]])
         wanted = decode(clip.codes[rows], self.basis, clip.rest, clip.anchors[rows])
         top, below = self.renderer.region_top, self.renderer.mask_below
-        masks = [repaint_mask([clip.shapes[r], w, clip.shapes[ref]], size, top, below) for r, w in zip(rows, wanted)]
+        trim = self.renderer.mask_jaw_trim
+        masks = [repaint_mask([clip.shapes[r], w, clip.shapes[ref]], size, top, below, trim)
+                 for r, w in zip(rows, wanted)]
         reference = np.asarray(clip.clip.crops[clip.frames[ref]])
         if self.renderer.warp_reference:  # as LearnedGenerator does at run time
             ref_points, points = clip.clip.points[clip.frames[ref]], clip.clip.points[clip.frames[rows]]

@@ -14,7 +14,8 @@ from safetensors import safe_open
 from lipsync_cli.main import main
 from lipsync_engine.generator.learned import DEFAULT_WEIGHTS
 from lipsync_engine.model import GeneratorConfig, RendererConfig
-from lipsync_engine.model.mouth_shape import MASK_GROW, MOUTH_POINTS, below_jaw, fit_basis, repaint_mask
+from lipsync_engine.model.mouth_shape import (JAW, MASK_GROW, MAX_JAW_TRIM, MOUTH_POINTS, below_jaw, fit_basis,
+                                              hull_points, repaint_mask)
 from lipsync_engine.train.clips import attach_codes, load_train_clips
 from lipsync_engine.train.sampling import PairSampler, SamplingConfig
 
@@ -91,3 +92,57 @@ def test_train_refuses_an_absurd_mask_below(tmp_path: Path, capsys: pytest.Captu
     assert main(["train", "--cache", str(tmp_path), "--mask-below", "0.5"]) == 2
     err = capsys.readouterr().err
     assert "--mask-below" in err and "Traceback" not in err
+
+
+def _face_mouth() -> np.ndarray:
+    """A (P, 2) normalised shape with small lips round (0.5, 0.62) and a jaw line on a wide U below them."""
+    lips = len(MOUTH_POINTS) - len(JAW)
+    t = np.linspace(0.0, 2 * np.pi, lips, endpoint=False)
+    u = np.linspace(0.0, np.pi, len(JAW))
+    return np.concatenate([np.stack([0.5 + 0.1 * np.cos(t), 0.62 + 0.04 * np.sin(t)], 1),
+                           np.stack([0.5 - 0.3 * np.cos(u), 0.55 + 0.3 * np.sin(u)], 1)]).astype(np.float32)
+
+
+def test_jaw_trim_leaves_the_jaw_angles_out_of_the_hull() -> None:
+    shape = _face_mouth()
+    assert hull_points(shape, 0) is shape
+    trimmed = hull_points(shape, 2)
+    jaw_ends = [len(MOUTH_POINTS) - len(JAW) + i for i in (0, 1, len(JAW) - 2, len(JAW) - 1)]
+    assert np.array_equal(trimmed, np.delete(shape, jaw_ends, axis=0))
+    wide, narrow = repaint_mask([shape], S, TOP), repaint_mask([shape], S, TOP, jaw_trim=2)
+    assert (narrow <= wide + 1e-6).all()
+    angle = np.round(shape[jaw_ends[0]] * S).astype(int)  # the left jaw angle: repainted only untrimmed
+    assert wide[angle[1], angle[0]] > 0.9 and narrow[angle[1], angle[0]] < 0.5
+    chin = np.round(shape[len(MOUTH_POINTS) - len(JAW) // 2 - 1] * S).astype(int)
+    assert narrow[chin[1], chin[0]] > 0.9  # the chin is still repainted
+    with pytest.raises(ValueError, match="jaw_trim"):
+        hull_points(shape, MAX_JAW_TRIM + 1)
+
+
+def test_mask_jaw_trim_is_a_weights_setting_old_files_read_as_zero() -> None:
+    with safe_open(str(DEFAULT_WEIGHTS), framework="pt") as f:
+        raw = json.loads(f.metadata()["config"])
+    raw["renderer"].pop("mask_jaw_trim", None)
+    assert GeneratorConfig.from_json(json.dumps(raw)).renderer.mask_jaw_trim == 0
+    config = GeneratorConfig(renderer=RendererConfig(mask_jaw_trim=2))
+    assert GeneratorConfig.from_json(config.to_json()) == config
+    with pytest.raises(ValueError, match="mask_jaw_trim"):
+        RendererConfig(mask_jaw_trim=MAX_JAW_TRIM + 1).check()
+
+
+def test_training_samples_the_jaw_trim_of_the_weights_config(tiny_cache: Path) -> None:
+    clips = load_train_clips(tiny_cache, "train")
+    basis = fit_basis(np.concatenate([c.disp for c in clips]), 10)
+    attach_codes(clips, basis)
+    small = RendererConfig(widths=(8, 8, 12, 12, 16))
+    whole = PairSampler(clips, basis, small, SamplingConfig(min_gap=6), seed=3).batch(2)
+    trimmed = PairSampler(clips, basis, dataclasses.replace(small, mask_jaw_trim=2), SamplingConfig(min_gap=6),
+                          seed=3).batch(2)
+    assert np.array_equal(whole.target, trimmed.target)
+    assert (trimmed.mask <= whole.mask + 1e-6).all() and (whole.mask - trimmed.mask).max() > 0.3
+
+
+def test_train_refuses_an_absurd_jaw_trim(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--cache", str(tmp_path), "--mask-jaw-trim", "9"]) == 2
+    err = capsys.readouterr().err
+    assert "--mask-jaw-trim" in err and "Traceback" not in err
