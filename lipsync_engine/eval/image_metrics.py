@@ -1,4 +1,4 @@
-"""Image measures of the mouth region: fidelity (PSNR, SSIM), sharpness and flicker.
+"""Image measures of the mouth region: fidelity (PSNR, SSIM), sharpness and flicker; foreign colours.
 
 Inputs are (N, H, W) or (N, H, W, 3) uint8 mouth regions of aligned crops (``sync.mouth_box``).
 """
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy import ndimage
 
 PSNR_CAP = 100.0  # dB reported for identical images
 
@@ -45,3 +46,21 @@ def flicker(images: np.ndarray) -> float:
     """Mean absolute luma change between consecutive frames (0-255 scale)."""
     gray = _gray(images)
     return float(np.mean(np.abs(np.diff(gray, axis=0)))) if len(gray) > 1 else 0.0
+
+
+OUTLIER_BINS = 32  # RGB grid cells per channel for colour_outliers
+OUTLIER_REACH = 2.0  # cells a colour may lie from every real one before it counts as foreign
+
+
+def colour_outliers(take: np.ndarray, real: np.ndarray, masks: np.ndarray) -> float:
+    """Share of the (N, S, S, 3) uint8 take's pixels under its (N, S, S) masks (> 0.5) whose colour lies more
+    than OUTLIER_REACH cells of an RGB grid from every colour the real crops show under the same masks: a
+    colour the actor never shows there (a painted lipstick-red or magenta stroke). Real footage scores 0."""
+    region = masks > 0.5
+    if not region.any():
+        return float("nan")
+    cells = lambda pixels: (pixels.astype(np.int64) * OUTLIER_BINS) // 256  # noqa: E731
+    grid = np.zeros((OUTLIER_BINS,) * 3, bool)
+    grid[tuple(cells(real[region]).T)] = True
+    distance = ndimage.distance_transform_edt(~grid)
+    return float(np.mean(distance[tuple(cells(take[region]).T)] > OUTLIER_REACH))

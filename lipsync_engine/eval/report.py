@@ -33,6 +33,8 @@ LOOK_COLUMNS = [
     ("self seam edge ratio", "self_seam_edge_ratio", "{:.2f}"), ("self seam step", "self_seam_step", "{:.1f}"),
     ("cross seam edge ratio", "cross_seam_edge_ratio", "{:.2f}"), ("cross seam step", "cross_seam_step", "{:.1f}"),
     ("self cheek ghost ratio", "self_ghost_ratio", "{:.2f}"), ("cross cheek ghost ratio", "cross_ghost_ratio", "{:.2f}"),
+    ("self foreign colours", "self_colour_outliers", "{:.3%}"),
+    ("cross foreign colours", "cross_colour_outliers", "{:.3%}"),
     ("self lift err % eye", "self_lift_err_pct", "{:.2f}"), ("self width err % eye", "self_width_err_pct", "{:.2f}"),
     ("cross lift shift % eye", "cross_lift_shift_abs_pct", "{:.2f}"),
     ("(signed)", "cross_lift_shift_pct", "{:+.2f}"),

@@ -110,6 +110,7 @@ def measure_take(take: Take, expert: SyncExpert, landmarker: FaceLandmarker,
     masks = blend_masks(real_points[valid], take.generated.shape[1])
     m["seam_edge_ratio"] = seam.edge_ratio(take.generated[valid], take.real[valid], masks)
     m["seam_step"] = seam.colour_step(take.generated[valid], take.real[valid], masks)
+    m["colour_outliers"] = image_metrics.colour_outliers(take.generated[valid], take.real[valid], masks)
     m["ghost_ratio"] = seam.ghost_ratio(take.generated[valid], take.real[valid], masks, real_points[valid],
                                         generated_points[valid])
     curves = {"opening_generated": gen_open, "opening_real": geometry.opening(real_points), "energy": take.energy,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lipsync_engine.data.cache import load_clips
-from lipsync_engine.eval import geometry, seam
+from lipsync_engine.eval import geometry, image_metrics, seam
 from lipsync_engine.eval.harness import blend_masks, viewer_crops
 from lipsync_engine.faces import topology
 
@@ -101,3 +101,17 @@ def test_a_silhouette_painted_on_the_cheek_is_a_ghost_and_the_mouth_is_not(faces
     assert seam.ghost_ratio(mouthed, crops, masks, points, points) == 1.0
     nan_points = np.full_like(points, np.nan)
     assert np.isnan(seam.ghost_ratio(ghosted, crops, masks, points, nan_points))  # no landmarks: not measured
+
+
+def test_a_lipstick_stroke_is_a_foreign_colour_and_the_actors_own_mouth_is_not(faces):
+    crops, points, masks = faces
+    assert image_metrics.colour_outliers(crops, crops, masks) == 0.0
+    assert image_metrics.colour_outliers(crops[::-1], crops, masks) < 0.001  # other frames of the same actor
+    stroked = crops.copy()
+    for i, p in enumerate(points):
+        lips = np.round(p[list(topology.INNER_LIPS)]).astype(int)
+        stroked[i, lips[:, 1], lips[:, 0]] = (230, 20, 40)  # a saturated red line along the lips
+    share = image_metrics.colour_outliers(stroked, crops, masks)
+    stroke_share = len(topology.INNER_LIPS) / float((masks > 0.5).sum(axis=(1, 2)).mean())
+    assert 0.5 * stroke_share < share <= stroke_share + 1e-9
+    assert np.isnan(image_metrics.colour_outliers(crops, crops, np.zeros_like(masks)))
