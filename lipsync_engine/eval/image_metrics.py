@@ -59,8 +59,12 @@ def colour_outliers(take: np.ndarray, real: np.ndarray, masks: np.ndarray) -> fl
     region = masks > 0.5
     if not region.any():
         return float("nan")
-    cells = lambda pixels: (pixels.astype(np.int64) * OUTLIER_BINS) // 256  # noqa: E731
     grid = np.zeros((OUTLIER_BINS,) * 3, bool)
-    grid[tuple(cells(real[region]).T)] = True
+    grid[_grid_cells(real[region])] = True
     distance = ndimage.distance_transform_edt(~grid)
-    return float(np.mean(distance[tuple(cells(take[region]).T)] > OUTLIER_REACH))
+    return float(np.mean(distance[_grid_cells(take[region])] > OUTLIER_REACH))
+
+
+def _grid_cells(pixels: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Index tuple of the OUTLIER_BINS-a-side RGB grid cells of (k, 3) uint8 colours."""
+    return tuple(((pixels.astype(np.int64) * OUTLIER_BINS) // 256).T)

@@ -35,8 +35,7 @@ def clamp_to_gamut(painted: np.ndarray, seen: list[np.ndarray], region: np.ndarr
     if not far.any():
         return painted
     home = nearest[(slice(None), *cells[far].T)].T  # (k, 3) the nearest listed cell of each far pixel
-    reach = GAMUT_TOLERANCE
-    pixels[far] = np.clip(pixels[far], (home - reach) / GAMUT_BINS, (home + 1 + reach) / GAMUT_BINS)
+    pixels[far] = np.clip(pixels[far], (home - GAMUT_TOLERANCE) / GAMUT_BINS, (home + 1 + GAMUT_TOLERANCE) / GAMUT_BINS)
     out = painted.copy()
     out[region] = pixels
     return out
