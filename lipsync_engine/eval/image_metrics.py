@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from lipsync_engine.model.colour_gamut import colour_cells, colour_grid
+
 PSNR_CAP = 100.0  # dB reported for identical images
 
 
@@ -48,23 +50,16 @@ def flicker(images: np.ndarray) -> float:
     return float(np.mean(np.abs(np.diff(gray, axis=0)))) if len(gray) > 1 else 0.0
 
 
-OUTLIER_BINS = 32  # RGB grid cells per channel for colour_outliers
-OUTLIER_REACH = 2.0  # cells a colour may lie from every real one before it counts as foreign
+OUTLIER_REACH = 2.0  # grid cells a colour may lie from every real one before it counts as foreign
 
 
 def colour_outliers(take: np.ndarray, real: np.ndarray, masks: np.ndarray) -> float:
     """Share of the (N, S, S, 3) uint8 take's pixels under its (N, S, S) masks (> 0.5) whose colour lies more
-    than OUTLIER_REACH cells of an RGB grid from every colour the real crops show under the same masks: a
-    colour the actor never shows there (a painted lipstick-red or magenta stroke). Real footage scores 0."""
+    than OUTLIER_REACH cells of the gamut guard's RGB grid (model/colour_gamut.py) from every colour the real
+    crops show under the same masks: a colour the actor never shows there (a painted lipstick-red or magenta
+    stroke). Real footage scores 0."""
     region = masks > 0.5
     if not region.any():
         return float("nan")
-    grid = np.zeros((OUTLIER_BINS,) * 3, bool)
-    grid[_grid_cells(real[region])] = True
-    distance = ndimage.distance_transform_edt(~grid)
-    return float(np.mean(distance[_grid_cells(take[region])] > OUTLIER_REACH))
-
-
-def _grid_cells(pixels: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Index tuple of the OUTLIER_BINS-a-side RGB grid cells of (k, 3) uint8 colours."""
-    return tuple(((pixels.astype(np.int64) * OUTLIER_BINS) // 256).T)
+    distance = ndimage.distance_transform_edt(~colour_grid([real[region] / 255.0]))
+    return float(np.mean(distance[tuple(colour_cells(take[region] / 255.0).T)] > OUTLIER_REACH))

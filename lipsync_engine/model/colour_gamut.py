@@ -25,22 +25,29 @@ def clamp_to_gamut(painted: np.ndarray, seen: list[np.ndarray], region: np.ndarr
     when nothing had to move."""
     if not region.any():
         return painted
-    grid = np.zeros((GAMUT_BINS,) * 3, bool)
-    for image in seen:
-        grid[tuple(_cells(image[region]).T)] = True
+    grid = colour_grid([image[region] for image in seen])
     distance, nearest = ndimage.distance_transform_edt(~grid, return_indices=True)
     pixels = painted[region]
-    cells = _cells(pixels)
+    cells = colour_cells(pixels)
     far = distance[tuple(cells.T)] > GAMUT_TOLERANCE
     if not far.any():
         return painted
     home = nearest[(slice(None), *cells[far].T)].T  # (k, 3) the nearest listed cell of each far pixel
-    pixels[far] = np.clip(pixels[far], (home - GAMUT_TOLERANCE) / GAMUT_BINS, (home + 1 + GAMUT_TOLERANCE) / GAMUT_BINS)
+    low, high = (home - GAMUT_TOLERANCE) / GAMUT_BINS, (home + 1 + GAMUT_TOLERANCE) / GAMUT_BINS
+    pixels[far] = np.clip(pixels[far], low, high)
     out = painted.copy()
     out[region] = pixels
     return out
 
 
-def _cells(pixels: np.ndarray) -> np.ndarray:
+def colour_grid(colours: list[np.ndarray]) -> np.ndarray:
+    """(GAMUT_BINS,) * 3 bool grid: the cells any of the (k, 3) colour lists (in [0, 1]) falls in."""
+    grid = np.zeros((GAMUT_BINS,) * 3, bool)
+    for listed in colours:
+        grid[tuple(colour_cells(listed).T)] = True
+    return grid
+
+
+def colour_cells(pixels: np.ndarray) -> np.ndarray:
     """(k, 3) grid cells of (k, 3) colours in [0, 1]."""
     return np.clip((pixels * GAMUT_BINS).astype(np.int64), 0, GAMUT_BINS - 1)
