@@ -19,6 +19,7 @@ from lipsync_engine.model import actor
 from lipsync_engine.model.audio_motion import widen_windows
 from lipsync_engine.model.colour_gamut import clamp_to_gamut
 from lipsync_engine.model.bundle import GeneratorBundle, load_bundle
+from lipsync_engine.model.cheek_hold import hold_cheeks
 from lipsync_engine.model.mouth_shape import (decode, mouth_shape, nose_anchor, repaint_mask, settle_closed,
                                               shape_map)
 from lipsync_engine.model.reference_warp import warp_reference
@@ -117,7 +118,10 @@ class LearnedGenerator:
             return crops.copy()
         inputs = self.renderer_inputs(crops, points, motion, profile)
         out = np.clip(self.engine_for(profile)(inputs), 0.0, 1.0).transpose(0, 2, 3, 1)
-        out = self._within_gamut(out, crops, motion, inputs["mask"][:, 0], profile)
+        masks = inputs["mask"][:, 0]
+        own, wanted = mouth_shape(points, self.crop_size), self._wanted(points, motion, profile)
+        out = np.stack([hold_cheeks(o, c, [a, b], m) for o, c, a, b, m in zip(out, crops, own, wanted, masks)])
+        out = self._within_gamut(out, crops, motion, masks, profile)
         return (out * 255.0 + 0.5).astype(np.uint8)
 
     def _within_gamut(self, painted: np.ndarray, crops: np.ndarray, motion: np.ndarray, masks: np.ndarray,
