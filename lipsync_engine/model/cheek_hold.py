@@ -8,9 +8,12 @@ on the cheeks. Speech moves the lips and the chin; the cheeks beside them barely
 
 ``hold_cheeks`` takes away, outside the speech zone (the hull of the lips and the chin of the frame's
 own and the wanted mouth: the jaw line without HOLD_JAW_TRIM points at each end), the painted crop's
-difference from the frame's crop low-passed over HOLD_SIGMA of the crop side. The low pass is a
+difference from the frame's crop, low-passed over HOLD_SIGMA of the crop side. The low pass is a
 normalised convolution that leaves the zone out, so the mouth's own change does not leak onto the
-cheeks; the zone's edge fades over HOLD_FEATHER of the crop side. The renderer's finer detail stays.
+cheeks; the zone's edge fades over HOLD_FEATHER of the crop side. The low pass is about one crop pixel
+wide, so the cheeks come back as the frame's own but for the renderer's finest (pixel-scale) detail;
+wider low passes kept more of the renderer's shading there and measured worse (docs/model.md, design
+comparison 8).
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import numpy as np
 
 from lipsync_engine.model.mouth_shape import hull_points
 
-HOLD_SIGMA = 0.015  # Gaussian sigma of the low pass, fraction of S (about 3 px of a 192 px crop)
+HOLD_SIGMA = 0.005  # Gaussian sigma of the low pass, fraction of S (about 1 px of a 192 px crop)
 HOLD_FEATHER = 0.03  # fade from the speech zone's edge to a full hold, fraction of S
 HOLD_JAW_TRIM = 4  # jaw points left out at each end of the jaw line (of 15): the zone keeps the chin's 7
 
