@@ -1,12 +1,15 @@
 """`lipsync train` end to end on a tiny dataset cache built from two 2-second cuts of real footage (conftest)."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from lipsync_cli.main import main
 from lipsync_engine.generator.learned import load_learned
+from lipsync_engine.model.bundle import save_bundle
+from lipsync_engine.model.renderer import build_renderer
 
 
 def test_train_writes_loadable_weights_with_its_numbers_and_resumes(
@@ -68,3 +71,19 @@ def test_train_init_from_a_missing_file_is_a_clear_error(
     assert main(args) != 0
     err = capsys.readouterr().err
     assert "nothing.safetensors" in err and "Traceback" not in err
+
+
+def test_train_init_from_weights_with_another_renderer_shape_is_a_clear_error(
+    tiny_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shipped = load_learned("default", backend="torch").bundle
+    narrow = dataclasses.replace(shipped.config.renderer, widths=(8, 16, 32, 48, 64))
+    other = tmp_path / "narrow.safetensors"
+    save_bundle(other, dataclasses.replace(shipped, config=dataclasses.replace(shipped.config, renderer=narrow),
+                                           renderer=build_renderer(narrow)))
+    args = ["train", "--cache", str(tiny_cache), "--out", str(tmp_path / "g.safetensors"), "--work", str(tmp_path / "w"),
+            "--motion-steps", "5", "--init", str(other)]
+    assert main(args) != 0
+    err = capsys.readouterr().err
+    assert "narrow.safetensors" in err and "another shape" in err and "Traceback" not in err
+    assert not (tmp_path / "g.safetensors").exists()
