@@ -37,7 +37,7 @@ def hold_cheeks(painted: np.ndarray, crop: np.ndarray, shapes: list[np.ndarray],
     # painted - crop is mask * (network - crop), so this is the network's own error averaged with the
     # weight hold * mask: neither the zone's change nor the unpainted pixels outside the mask pull it down
     difference = (painted - crop.astype(np.float32) / 255.0) * hold[..., None]
-    sigma = HOLD_SIGMA * s
+    sigma = max(HOLD_SIGMA * s, 0.5)
     support = np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-3)
     low = cv2.GaussianBlur(difference, (0, 0), sigma) / support[..., None]
     return np.clip(painted - weight[..., None] * low, 0.0, 1.0)
