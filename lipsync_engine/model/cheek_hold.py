@@ -2,9 +2,10 @@
 
 The renderer repaints its whole repaint mask (the lips and jaw hull, grown) from a reference of the
 actor, so on the cheeks and along the jaw its colour and shading follow the reference's light and the
-renderer's error, not the frame's. The eval read that as a colour step at the blend's edge (seam step
-4.2 / 4.5 self / cross against 2.2-2.4 for baselines that paste the actor's own mouths) and as ghost edges
-on the cheeks. Speech moves the lips and the chin; the cheeks beside them barely move.
+renderer's error, not the frame's. The eval read that as a colour step at the blend's edge (full eval
+seam step 4.2 / 4.3 self / cross against 2.2-2.4 for baselines that paste the actor's own mouths; 1.8 / 1.8
+with the hold) and as ghost edges on the cheeks. Speech moves the lips and the chin; the cheeks beside
+them barely move.
 
 ``hold_cheeks`` takes away, outside the speech zone (the hull of the lips and the chin of the frame's
 own and the wanted mouth: the jaw line without HOLD_JAW_TRIM points at each end), the painted crop's
