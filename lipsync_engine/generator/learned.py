@@ -120,7 +120,7 @@ class LearnedGenerator:
         out = np.clip(self.engine_for(profile)(inputs), 0.0, 1.0).transpose(0, 2, 3, 1)
         masks = inputs["mask"][:, 0]
         own, wanted = mouth_shape(points, self.crop_size), self._wanted(points, motion, profile)
-        out = np.stack([hold_cheeks(o, c, [a, b], m) for o, c, a, b, m in zip(out, crops, own, wanted, masks)])
+        out = np.stack([hold_cheeks(o, c, [a, b]) for o, c, a, b in zip(out, crops, own, wanted)])
         out = self._within_gamut(out, crops, motion, masks, profile)
         return (out * 255.0 + 0.5).astype(np.uint8)
 

@@ -1,20 +1,17 @@
-"""Keep the frame's own cheeks: away from the mouth the painted crop takes the frame's colour and shading.
+"""Keep the frame's own cheeks: away from the lips and chin the painted crop gives way to the frame's crop.
 
 The renderer repaints its whole repaint mask (the lips and jaw hull, grown) from a reference of the
-actor, so on the cheeks and along the jaw its colour and shading follow the reference's light and the
-renderer's error, not the frame's. The eval read that as a colour step at the blend's edge (full eval
-seam step 4.2 / 4.3 self / cross against 2.2-2.4 for baselines that paste the actor's own mouths; 1.8 / 1.8
-with the hold) and as ghost edges on the cheeks. Speech moves the lips and the chin; the cheeks beside
-them barely move.
+actor, so on the cheeks and along the jaw its colour, shading and texture follow the reference's light and
+the renderer's error, not the frame's. The eval read that as a colour step at the blend's edge (full eval
+seam step 4.2 / 4.3 self / cross against 2.2-2.4 for baselines that paste the actor's own mouths) and as
+ghost edges on the cheeks. Speech moves the lips and the chin; the cheeks beside them barely move.
 
-``hold_cheeks`` takes away, outside the speech zone (the hull of the lips and the chin of the frame's
-own and the wanted mouth: the jaw line without HOLD_JAW_TRIM points at each end), the painted crop's
-difference from the frame's crop, low-passed over HOLD_SIGMA of the crop side. The low pass is a
-normalised convolution that leaves the zone out, so the mouth's own change does not leak onto the
-cheeks; the zone's edge fades over HOLD_FEATHER of the crop side. The low pass is about one crop pixel
-wide, so the cheeks come back as the frame's own but for the renderer's finest (pixel-scale) detail;
-wider low passes kept more of the renderer's shading there and measured worse (docs/model.md, design
-comparison 8).
+``hold_cheeks`` blends the painted crop back to the frame's crop outside the speech zone (the hull of the
+lips and the chin of the frame's own and the wanted mouth: the jaw line without HOLD_JAW_TRIM points at
+each end), fading from the zone's edge over HOLD_FEATHER of the crop side. There the blend keeps the
+frame's own pixels, so ``blend.paste`` keeps the source's full-resolution detail too. Holding only the
+renderer's low-passed difference (a normalised convolution over 3 down to 0.5 crop pixels) kept some of its
+texture on the cheeks and measured worse the more it kept (docs/model.md, design comparison 8).
 """
 from __future__ import annotations
 
@@ -23,25 +20,15 @@ import numpy as np
 
 from lipsync_engine.model.mouth_shape import hull_points
 
-HOLD_SIGMA = 0.005  # Gaussian sigma of the low pass, fraction of S (about 1 px of a 192 px crop)
 HOLD_FEATHER = 0.03  # fade from the speech zone's edge to a full hold, fraction of S
 HOLD_JAW_TRIM = 4  # jaw points left out at each end of the jaw line (of 15): the zone keeps the chin's 7
 
 
-def hold_cheeks(painted: np.ndarray, crop: np.ndarray, shapes: list[np.ndarray], mask: np.ndarray) -> np.ndarray:
-    """(S, S, 3) float ``painted`` in [0, 1] with the low-passed difference from ``crop`` ((S, S, 3) uint8,
-    the frame's own) taken out away from the speech zone of the (P, 2) normalised mouth ``shapes``, in
-    proportion to the (S, S) repaint ``mask`` it was painted under: nothing outside the mask changes."""
-    s = painted.shape[0]
-    hold = cheek_weight(shapes, s)
-    weight = hold * mask
-    # painted - crop is mask * (network - crop), so this is the network's own error averaged with the
-    # weight hold * mask: neither the zone's change nor the unpainted pixels outside the mask pull it down
-    difference = (painted - crop.astype(np.float32) / 255.0) * hold[..., None]
-    sigma = max(HOLD_SIGMA * s, 0.5)
-    support = np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-3)
-    low = cv2.GaussianBlur(difference, (0, 0), sigma) / support[..., None]
-    return np.clip(painted - weight[..., None] * low, 0.0, 1.0)
+def hold_cheeks(painted: np.ndarray, crop: np.ndarray, shapes: list[np.ndarray]) -> np.ndarray:
+    """(S, S, 3) float ``painted`` in [0, 1] blended back to ``crop`` ((S, S, 3) uint8, the frame's own) by
+    ``cheek_weight`` of the (P, 2) normalised mouth ``shapes``: the frame's pixels away from lips and chin."""
+    hold = cheek_weight(shapes, painted.shape[0])[..., None]
+    return painted + hold * (crop.astype(np.float32) / 255.0 - painted)
 
 
 def cheek_weight(shapes: list[np.ndarray], crop_size: int) -> np.ndarray:
