@@ -113,7 +113,10 @@ class LearnedGenerator:
 
     # -- pixels --------------------------------------------------------------------------------
     def render(self, crops: np.ndarray, points: np.ndarray, motion: np.ndarray, profile: ActorProfile) -> np.ndarray:
-        """crops (n, S, S, 3) uint8, points (n, 468, 2) crop px, motion (n, D + 3) -> (n, S, S, 3) uint8."""
+        """crops (n, S, S, 3) uint8, points (n, 468, 2) crop px, motion (n, D + 3) -> (n, S, S, 3) uint8.
+
+        The renderer's crops then go through the cheek hold (model/cheek_hold.py: the frame's own pixels
+        away from lips and chin) and the colour gamut guard (model/colour_gamut.py)."""
         if len(crops) == 0:
             return crops.copy()
         inputs = self.renderer_inputs(crops, points, motion, profile)
