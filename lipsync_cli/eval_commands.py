@@ -1,4 +1,5 @@
-"""`lipsync build-dataset`, `lipsync train-sync`, `lipsync eval`: data cache, sync expert and evaluation."""
+"""`lipsync build-dataset`, `lipsync train-sync`, `lipsync eval`, `lipsync eval-diff`: data cache, sync expert
+and evaluation."""
 from __future__ import annotations
 
 import argparse
@@ -23,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.set_defaults(handler=_build_dataset)
     _register_train_sync(subparsers)
     _register_eval(subparsers)
+    _register_eval_diff(subparsers)
 
 
 def _build_dataset(args: argparse.Namespace) -> int:
@@ -174,3 +176,51 @@ def _eval(args: argparse.Namespace) -> int:
               f"{summary.get('cross_lift_shift_abs_pct', float('nan')):.2f}% eye")
     print(f"report: {Path(args.out) / 'RESULTS.md'}")
     return 0
+
+
+def _register_eval_diff(subparsers: argparse._SubParsersAction) -> None:
+    diff = subparsers.add_parser(
+        "eval-diff", help="compare two evaluations take for take, with intervals",
+        description="Paired differences (after - before) of every measure over the takes two `lipsync eval` "
+                    "runs share, with 95%% bootstrap intervals; 'sure' marks those whose interval leaves 0 out.",
+    )
+    diff.add_argument("before", help="results.json of the earlier run, or its report folder")
+    diff.add_argument("after", help="results.json of the later run, or its report folder")
+    diff.add_argument("--generator", default="default", help="generator compared (default: %(default)s)")
+    diff.add_argument("--after-generator", help="generator of the later run, if named otherwise (e.g. a weights path)")
+    diff.set_defaults(handler=_eval_diff)
+
+
+def _eval_diff(args: argparse.Namespace) -> int:
+    from lipsync_engine.eval.report import difference_table
+    from lipsync_engine.eval.uncertainty import paired_differences
+
+    before, before_frames = _takes(Path(args.before), args.generator)
+    after, after_frames = _takes(Path(args.after), args.after_generator or args.generator)
+    if before_frames != after_frames:
+        from lipsync_engine.errors import InputError
+        raise InputError(f"the runs cut takes of different lengths ({before_frames} and {after_frames} frames), so "
+                         "their takes differ; compare a quick run with a quick run, a full one with a full one")
+    after_name = args.after_generator or args.generator
+    names = (args.generator, after_name) if after_name != args.generator else ("before", "after")
+    print(difference_table(paired_differences(before, after), *names))
+    return 0
+
+
+def _takes(path: Path, generator: str) -> tuple[list[dict], int]:
+    """The per-take rows of ``generator`` in an eval's results.json (or the folder holding it), and its take length."""
+    import json
+
+    from lipsync_engine.errors import InputError
+
+    file = path / "results.json" if path.is_dir() else path
+    try:
+        results = json.loads(file.read_text())
+        runs, frames = results["per_take"], int(results["frames_per_take"])
+    except FileNotFoundError:
+        raise InputError(f"no evaluation results at '{file}'; write them with `lipsync eval --out FOLDER`") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"'{file}' is not a results.json written by `lipsync eval` ({exc})") from None
+    if generator not in runs:
+        raise InputError(f"'{file}' has no generator '{generator}'; it has: {', '.join(runs)}")
+    return runs[generator], frames

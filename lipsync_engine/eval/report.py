@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from lipsync_engine.eval.runner import TakeResult
+from lipsync_engine.eval.uncertainty import LEVEL, Interval, intervals
 
 STRIP_FRAMES = 6  # frames per strip row
 STRIP_REGION = (0.40, 0.95, 0.15, 0.85)  # top, bottom, left, right of the crop shown (the lower face)
@@ -42,6 +43,18 @@ LOOK_COLUMNS = [
     ("(signed)", "cross_width_shift_pct", "{:+.2f}"),
 ]
 
+# Measures whose spread over takes the report shows (title, summary key, format).
+INTERVAL_MEASURES = [
+    ("self PSNR mouth dB", "self_psnr_mouth", "{:.2f}"), ("self SSIM mouth", "self_ssim_mouth", "{:.3f}"),
+    ("self sync conf", "self_sync_conf", "{:.3f}"), ("cross sync conf", "cross_sync_conf", "{:.3f}"),
+    ("cross opening corr", "cross_open_corr", "{:.2f}"), ("cross width corr", "cross_width_corr", "{:.2f}"),
+    ("cross rounding corr", "cross_rounding_corr", "{:.2f}"),
+    ("cross closure recall", "cross_closure_recall", "{:.2f}"),
+    ("cross closure precision", "cross_closure_precision", "{:.2f}"),
+    ("cross lip motion ratio", "cross_motion_ratio", "{:.2f}"),
+    ("cross sharpness ratio", "cross_sharpness_ratio", "{:.2f}"), ("cross seam step", "cross_seam_step", "{:.1f}"),
+]
+
 
 def markdown_table(summaries: dict[str, dict[str, float]], columns: list[tuple[str, str, str]]) -> str:
     """One row per generator (in the dict's order), one column per measure; NaN shows as '-'."""
@@ -54,6 +67,33 @@ def markdown_table(summaries: dict[str, dict[str, float]], columns: list[tuple[s
             cells.append("-" if not np.isfinite(value) else fmt.format(value))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def interval_table(per_take: dict[str, list[dict]], measures: list[tuple[str, str, str]]) -> str:
+    """One row per measure, one column per generator: "mean [low, high]", the bootstrap interval over takes."""
+    spans = {name: intervals(rows, [key for _, key, _ in measures]) for name, rows in per_take.items()}
+    lines = ["| measure | " + " | ".join(spans) + " |", "|---" * (len(spans) + 1) + "|"]
+    for title, key, fmt in measures:
+        lines.append(f"| {title} | " + " | ".join(_span(spans[name][key], fmt) for name in spans) + " |")
+    return "\n".join(lines)
+
+
+def difference_table(differences: dict[str, Interval], before: str, after: str) -> str:
+    """Markdown: every measure's mean paired difference (after - before) over shared takes, its interval,
+    and whether the interval leaves 0 out."""
+    lines = [f"| measure | {after} - {before} | {LEVEL:.0%} interval | takes | sure |", "|---|---|---|---|---|"]
+    for key, d in differences.items():
+        span = f"{d.low:+.4g} .. {d.high:+.4g}" if np.isfinite(d.low) else "-"
+        lines.append(f"| {key} | {d.mean:+.4g} | {span} | {d.takes} | {'yes' if d.excludes_zero else 'no'} |")
+    return "\n".join(lines)
+
+
+def _span(interval: Interval, fmt: str) -> str:
+    if not np.isfinite(interval.mean):
+        return "-"
+    if not np.isfinite(interval.low):
+        return fmt.format(interval.mean)
+    return f"{fmt.format(interval.mean)} [{fmt.format(interval.low)}, {fmt.format(interval.high)}]"
 
 
 def write_strip(results: dict[str, list[TakeResult]], kind: str, path: Path) -> Path:
@@ -132,7 +172,12 @@ def results_markdown(provenance: dict[str, str], results: dict, expert: dict,
               "mouth-corner height above the lip line; width: corner distance; both in % of eye distance. "
               "Self: frame-for-frame error against the real frames; cross: shift of the take's mean from the "
               "target's own real frames, mean of its size over takes and signed mean (+ = more smile, wider).",
-              "", markdown_table(results["summaries"], LOOK_COLUMNS), ""]
+              "", markdown_table(results["summaries"], LOOK_COLUMNS), "",
+              "## How sure (bootstrap over takes)", "",
+              f"Mean over takes and the {LEVEL:.0%} bootstrap interval of that mean (takes resampled; "
+              "lipsync_engine/eval/uncertainty.py): the range the mean would move in over other takes like "
+              "these. Two generators are compared take for take with `lipsync eval-diff`, whose paired "
+              "intervals are narrower.", "", interval_table(results["per_take"], INTERVAL_MEASURES), ""]
     if results["render_check"]:
         lines += ["## Pixels outside the blend mask (render_video on a lossless RGB excerpt)", "",
                   "| generator | frames | edited frames | changed px outside | max diff outside | passed |",
