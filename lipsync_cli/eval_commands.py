@@ -23,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--rebuild", action="store_true", help="rebuild clips even when already cached")
     build.set_defaults(handler=_build_dataset)
     _register_train_sync(subparsers)
+    _register_measure_offsets(subparsers)
     _register_eval(subparsers)
     _register_eval_diff(subparsers)
 
@@ -116,6 +117,38 @@ def _train_sync(args: argparse.Namespace) -> int:
                     and not c.meta["appearance_only"]]
         for clip_id, found in record_offsets(model, args.cache, suspects).items():
             print(f"offset {clip_id}: {found.offset:+d} frames (confidence {found.confidence:.3f})")
+    return 0
+
+
+def _register_measure_offsets(subparsers: argparse._SubParsersAction) -> None:
+    offsets = subparsers.add_parser(
+        "measure-offsets", help="measure the audio-video offset of cached clips and record the clear ones",
+        description="Slide each clip's audio against its picture and correlate the mouth opening the "
+                    "audio-to-motion network predicts with the landmarks' own; record the offset of "
+                    "offset-suspect clips (edtalk_/styletalk_) with a clear peak, and of other clips only where "
+                    "it is 2 frames or more and the sync expert agrees (lipsync_engine/train/av_offsets.py).",
+    )
+    offsets.add_argument("--cache", default=DEFAULT_CACHE, help="dataset cache (default: %(default)s)")
+    offsets.add_argument("--weights", default="default", help="generator weights whose motion network measures "
+                                                              "(default: %(default)s)")
+    offsets.add_argument("--sync-weights", help="sync expert weights (default: the shipped ones)")
+    offsets.set_defaults(handler=_measure_offsets)
+
+
+def _measure_offsets(args: argparse.Namespace) -> int:
+    from lipsync_engine.generator.learned import DEFAULT_WEIGHTS
+    from lipsync_engine.model.bundle import load_bundle
+    from lipsync_engine.sync.checkpoint import load_sync_expert
+    from lipsync_engine.train.av_offsets import record_offsets
+    from lipsync_engine.train.clips import load_train_clips
+
+    bundle = load_bundle(DEFAULT_WEIGHTS if args.weights == "default" else Path(args.weights))
+    expert = load_sync_expert(Path(args.sync_weights) if args.sync_weights else None)
+    clips = [c for c in load_train_clips(args.cache, None) if not c.clip.meta["appearance_only"]]
+    found = record_offsets(args.cache, clips, bundle, expert, log=lambda line: print(line, flush=True))
+    recorded = [f for f in found if f.recorded is not None]
+    print(f"{len(found)} clips measured, offsets recorded for {len(recorded)}: "
+          + ", ".join(f"{f.clip_id} {f.recorded:+d}" for f in recorded))
     return 0
 
 

@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--init", metavar="WEIGHTS", default=None,
                        help="start the renderer from this weights file ('default' = the shipped one) instead of "
                             "from scratch; ignored when --work already holds a checkpoint")
+    train.add_argument("--motion-only", action="store_true",
+                       help="refit only the mouth code, audio-to-motion and gain, keeping the renderer of --init "
+                            "(and its mask settings) unchanged: no renderer minutes")
     _renderer_loss_flags(train)
     train.set_defaults(handler=_train)
 
@@ -88,7 +91,7 @@ def _train(args: argparse.Namespace) -> int:
     if any(v < 0 for v in losses.values()) or losses.get("lr", 1.0) <= 0 or losses.get("sync_windows", 1) < 1:
         raise InputError("--lr must be > 0, --sync-windows >= 1, loss weights and step counts >= 0")
     run = TrainRun(cache=Path(args.cache), out=Path(args.out), work=Path(args.work), threads=args.threads, init=args.init,
-                   generator=generator, motion=MotionTrainConfig(steps=args.motion_steps),
+                   motion_only=args.motion_only, generator=generator, motion=MotionTrainConfig(steps=args.motion_steps),
                    renderer=RendererTrainConfig(minutes=args.minutes, **losses))
     notes = run_training(run, log=lambda line: print(line, flush=True))
     print(json.dumps(notes["crop_psnr_validation"], indent=1))

@@ -22,7 +22,7 @@ from lipsync_engine.faces import FaceLandmarker, align_face
 from lipsync_engine.faces.tracker import track_shot
 from lipsync_engine.sync.mouth import mouth_images
 
-KEPT_META = ("av_offset_frames", "av_offset_confidence")  # measured from the source: survive a rebuild
+KEPT_META = ("av_offset_frames", "av_offset_confidence", "av_offset_method")  # measured: survive a rebuild
 
 
 def build_cache(

@@ -50,11 +50,13 @@ class TrainClip:
         return self.clip.mel_windows(self.frames, window=window)
 
 
-def load_train_clips(cache: str | Path, split: str) -> list[TrainClip]:
-    """Every cached clip of ``split`` with at least MIN_FRAMES valid frames, geometry computed."""
+def load_train_clips(cache: str | Path, split: str | None) -> list[TrainClip]:
+    """Every cached clip of ``split`` (None: of every split) with at least MIN_FRAMES valid frames, geometry
+    computed."""
     out = [train_clip(clip) for clip in load_clips(cache, split) if int(np.sum(clip.valid)) >= MIN_FRAMES]
     if not out:
-        raise InputError(f"the dataset cache '{cache}' has no usable {split} clips; run `lipsync build-dataset`")
+        kind = f"{split} " if split else ""
+        raise InputError(f"the dataset cache '{cache}' has no usable {kind}clips; run `lipsync build-dataset`")
     return out
 
 

@@ -6,6 +6,7 @@ validation speakers, and write the fp16 weights file with its config and the mea
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import time
@@ -43,24 +44,37 @@ class TrainRun:
     # weights file ("default" = the shipped one) whose renderer a fresh run starts from (a fine-tune); the
     # renderer's shape must match ``generator.renderer``. A checkpoint in ``work`` wins over it.
     init: str | None = None
+    # refit only the mouth code, audio-to-motion and gain; the renderer is ``init``'s, unchanged (its config
+    # and training notes too), so no renderer minutes are spent and no checkpoint is read or written
+    motion_only: bool = False
 
 
 def run_training(run: TrainRun, log=print) -> dict:
     """Run every stage; returns the notes stored in the weights file (timings, metrics, machine)."""
+    if run.motion_only and not run.init:
+        raise InputError("a motion-only run keeps the renderer of --init; name the weights, e.g. --init default")
     torch.set_num_threads(run.threads)
     began = time.time()
     train, val = load_train_clips(run.cache, "train"), load_train_clips(run.cache, "val")
     log(f"{len(train)} training clips ({sum(len(c.frames) for c in train)} frames), {len(val)} validation clips")
-    checkpoint = run.work / "renderer.pt"
-    init_state = _init_state(run.init, run.generator) if run.init and not checkpoint.is_file() else None
-    motion, basis, gain, motion_metrics = train_motion(train, val, run.generator.motion, run.motion, log)
-    renderer = build_renderer(run.generator.renderer)
-    if init_state is not None:
-        renderer.load_state_dict(init_state)
-        log(f"renderer starts from {run.init}")
-    sampler = PairSampler(train, basis, run.generator.renderer, run.sampling)
-    renderer_stats = train_renderer(renderer, sampler, run.renderer, checkpoint, log)
-    bundle = GeneratorBundle(config=run.generator, renderer=renderer.eval(), motion=motion.eval(), basis=basis,
+    if run.motion_only:
+        kept = _load_init(run.init)
+        generator = dataclasses.replace(run.generator, renderer=kept.config.renderer)
+        motion, basis, gain, motion_metrics = train_motion(train, val, generator.motion, run.motion, log)
+        renderer, renderer_stats = kept.renderer, {**kept.notes.get("renderer", {}), "kept_from": kept.label}
+        log(f"renderer kept from {run.init} ({kept.label})")
+    else:
+        generator = run.generator
+        checkpoint = run.work / "renderer.pt"
+        init_state = _init_state(run.init, generator) if run.init and not checkpoint.is_file() else None
+        motion, basis, gain, motion_metrics = train_motion(train, val, generator.motion, run.motion, log)
+        renderer = build_renderer(generator.renderer)
+        if init_state is not None:
+            renderer.load_state_dict(init_state)
+            log(f"renderer starts from {run.init}")
+        sampler = PairSampler(train, basis, generator.renderer, run.sampling)
+        renderer_stats = train_renderer(renderer, sampler, run.renderer, checkpoint, log)
+    bundle = GeneratorBundle(config=generator, renderer=renderer.eval(), motion=motion.eval(), basis=basis,
                              gain=gain)
     crop_metrics = evaluate(LearnedGenerator(bundle), val)
     log(f"validation crop PSNR: {json.dumps(crop_metrics['mean'])}")
@@ -71,6 +85,7 @@ def run_training(run: TrainRun, log=print) -> dict:
         "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} torch thread(s)",
         "minutes_total": round((time.time() - began) / 60, 1),
         "renderer_init": run.init,
+        "motion_only": run.motion_only,
         "renderer": {k: round(v, 5) if isinstance(v, float) else v for k, v in renderer_stats.items()},
         "motion_validation": motion_metrics,
         "crop_psnr_validation": crop_metrics["mean"],
@@ -84,9 +99,13 @@ def run_training(run: TrainRun, log=print) -> dict:
     return bundle.notes
 
 
+def _load_init(name: str) -> GeneratorBundle:
+    return load_bundle(DEFAULT_WEIGHTS if name == "default" else Path(name))
+
+
 def _init_state(name: str, generator: GeneratorConfig) -> dict[str, torch.Tensor]:
     """The renderer state of weights file ``name``; InputError when its renderer has another shape."""
-    bundle = load_bundle(DEFAULT_WEIGHTS if name == "default" else Path(name))
+    bundle = _load_init(name)
     state = bundle.renderer.state_dict()
     try:
         build_renderer(generator.renderer).load_state_dict(state)

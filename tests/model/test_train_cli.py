@@ -5,6 +5,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+import torch
 
 from lipsync_cli.main import main
 from lipsync_engine.generator.learned import load_learned
@@ -87,3 +88,29 @@ def test_train_init_from_weights_with_another_renderer_shape_is_a_clear_error(
     err = capsys.readouterr().err
     assert "narrow.safetensors" in err and "another shape" in err and "Traceback" not in err
     assert not (tmp_path / "g.safetensors").exists()
+
+
+def test_a_motion_only_run_refits_motion_and_keeps_the_renderer_bit_for_bit(
+    tiny_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    work = tmp_path / "work"
+    out = tmp_path / "refit.safetensors"
+    args = ["train", "--cache", str(tiny_cache), "--out", str(out), "--work", str(work), "--motion-steps", "10",
+            "--init", "default", "--motion-only"]
+    assert main(args) == 0
+    assert "renderer kept from default" in capsys.readouterr().out
+    shipped, refit = load_learned("default", backend="torch").bundle, load_learned(str(out), backend="torch").bundle
+    assert refit.config.renderer == shipped.config.renderer  # mask settings too, not the CLI's defaults
+    kept, new = shipped.renderer.state_dict(), refit.renderer.state_dict()
+    assert all(torch.equal(kept[k].half(), new[k].half()) for k in kept)
+    assert not torch.equal(shipped.motion.state_dict()["body.0.weight"], refit.motion.state_dict()["body.0.weight"])
+    assert refit.notes["motion_only"] and refit.notes["renderer"]["kept_from"] == shipped.label
+    assert not work.exists()  # no renderer checkpoint
+
+
+def test_a_motion_only_run_needs_the_weights_to_keep(
+    tiny_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "g.safetensors"
+    assert main(["train", "--cache", str(tiny_cache), "--out", str(out), "--motion-only", "--motion-steps", "5"]) == 2
+    assert "--init" in capsys.readouterr().err and not out.exists()
