@@ -197,7 +197,8 @@ def results_markdown(provenance: dict[str, str], results: dict, expert: dict,
               "| " + " | ".join(_fmt(validation.get(k)) for k in (
                   "segment_accuracy", "clip_accuracy", "sim_in_sync", "sim_shifted", "sim_mismatched")) + " |", ""]
     if offsets:
-        lines += ["Measured audio offsets of offset-suspect clips (frames, audio lags picture; none = no clear peak):",
+        lines += ["Recorded audio offsets (frames, audio lags picture; none = no clear peak) of the offset-suspect "
+                  "clips and of every clip realigned (`lipsync measure-offsets`, eval/README.md):",
                   "", "| clip | offset | confidence |", "|---|---|---|"]
         lines += [f"| {clip} | {off} | {_fmt(conf)} |" for clip, (off, conf) in sorted(offsets.items())]
         lines.append("")
