@@ -192,10 +192,13 @@ def results_markdown(provenance: dict[str, str], results: dict, expert: dict,
               f"`{expert['file']}` sha256 `{expert['sha256'][:16]}...`, {expert.get('steps', '?')} steps in "
               f"{expert.get('minutes', '?')} min on {expert.get('train_clips', '?')} training clips. On held-out "
               f"speakers ({validation.get('clips', '?')} clips, {validation.get('segments', '?')} segments of 2 s):",
-              "", "| offset within 1 frame (segments) | (clips) | sim in sync | shifted >= 3 | mismatched |",
-              "|---|---|---|---|---|",
-              "| " + " | ".join(_fmt(validation.get(k)) for k in (
-                  "segment_accuracy", "clip_accuracy", "sim_in_sync", "sim_shifted", "sim_mismatched")) + " |", ""]
+              "", "| measured | offset within 1 frame (segments) | (clips) | sim in sync | shifted >= 3 | mismatched |",
+              "|---|---|---|---|---|---|"]
+    for when, found in (("when trained", validation), ("on this run's clips", expert.get("validation_now"))):
+        if found:
+            lines.append(f"| {when} | " + " | ".join(_fmt(found.get(k)) for k in (
+                "segment_accuracy", "clip_accuracy", "sim_in_sync", "sim_shifted", "sim_mismatched")) + " |")
+    lines.append("")
     if offsets:
         lines += ["Recorded audio offsets (frames, audio lags picture; none = no clear peak) of the offset-suspect "
                   "clips and of every clip realigned (`lipsync measure-offsets`, eval/README.md):",

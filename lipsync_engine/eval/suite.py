@@ -18,6 +18,7 @@ from lipsync_engine.generator.base import Generator
 from lipsync_engine.generator.identity import IdentityGenerator
 from lipsync_engine.generator.loader import load_generator
 from lipsync_engine.sync.checkpoint import DEFAULT_WEIGHTS, checkpoint_notes, file_sha256, load_sync_expert
+from lipsync_engine.sync.validation import validate_expert
 
 BASELINES = ("identity", "mouth_frozen", "vad_control")
 RENDER_CHECK_SECONDS = 1.2
@@ -77,7 +78,10 @@ def run_suite(config: SuiteConfig, log: Callable[[str], None] = print) -> dict:
                                  **r.metrics} for r in rs] for n, rs in takes.items()}}
     write_json(results, config.out / "results.json")
     weights = config.sync_weights or DEFAULT_WEIGHTS
-    expert = {"file": weights.name, "sha256": file_sha256(weights), **checkpoint_notes(weights)}
+    # the expert's held-out check as recorded when it was trained, and again on this run's clips (their
+    # recorded audio offsets may have changed since: `lipsync measure-offsets`)
+    expert = {"file": weights.name, "sha256": file_sha256(weights), **checkpoint_notes(weights),
+              "validation_now": validate_expert(expert, clips)}
     metas = [read_meta(config.cache, c) for c in cached_clip_ids(config.cache)]
     listed = [m for m in metas if not m["appearance_only"]
               and (m.get("av_offset_frames") or m["clip_id"].startswith(OFFSET_SUSPECT_PREFIXES))]
