@@ -130,7 +130,7 @@ def _register_measure_offsets(subparsers: argparse._SubParsersAction) -> None:
     )
     offsets.add_argument("--cache", default=DEFAULT_CACHE, help="dataset cache (default: %(default)s)")
     offsets.add_argument("--weights", default="default", help="generator weights whose motion network measures "
-                                                              "(default: %(default)s)")
+                                                              "(default: the shipped ones)")
     offsets.add_argument("--sync-weights", help="sync expert weights (default: the shipped ones)")
     offsets.set_defaults(handler=_measure_offsets)
 
@@ -215,7 +215,7 @@ def _register_eval_diff(subparsers: argparse._SubParsersAction) -> None:
     diff = subparsers.add_parser(
         "eval-diff", help="compare two evaluations take for take, with intervals",
         description="Paired differences (after - before) of every measure over the takes two `lipsync eval` "
-                    "runs share, with 95%% bootstrap intervals; 'sure' marks those whose interval leaves 0 out.",
+                    "runs share, with 95% bootstrap intervals; 'sure' marks those whose interval leaves 0 out.",
     )
     diff.add_argument("before", help="results.json of the earlier run, or its report folder")
     diff.add_argument("after", help="results.json of the later run, or its report folder")
