@@ -80,13 +80,13 @@ def run_suite(config: SuiteConfig, log: Callable[[str], None] = print) -> dict:
     weights = config.sync_weights or DEFAULT_WEIGHTS
     # the expert's held-out check as recorded when it was trained, and again on this run's clips (their
     # recorded audio offsets may have changed since: `lipsync measure-offsets`)
-    expert = {"file": weights.name, "sha256": file_sha256(weights), **checkpoint_notes(weights),
-              "validation_now": validate_expert(expert, clips)}
+    expert_record = {"file": weights.name, "sha256": file_sha256(weights), **checkpoint_notes(weights),
+                     "validation_now": validate_expert(expert, clips)}
     metas = [read_meta(config.cache, c) for c in cached_clip_ids(config.cache)]
     listed = [m for m in metas if not m["appearance_only"]
               and (m.get("av_offset_frames") or m["clip_id"].startswith(OFFSET_SUSPECT_PREFIXES))]
     offsets = {m["clip_id"]: (m.get("av_offset_frames"), m.get("av_offset_confidence")) for m in listed}
-    write_text(results_markdown(config.provenance, results, expert, offsets), config.out / "RESULTS.md")
+    write_text(results_markdown(config.provenance, results, expert_record, offsets), config.out / "RESULTS.md")
     return results
 
 

@@ -15,7 +15,7 @@ def record_offsets(model: SyncExpert, cache: str | Path, clips: list[ClipData]) 
     ``av_offset_frames`` (with ``av_offset_confidence``) when the peak is clear; rewrites index.json."""
     measured = {}
     for clip in clips:
-        result = measure_sync(model, clip.mouths, clip.mel, clip.fps, clip.valid, speech=clip.speech)
+        result = raw_offset(model, clip)
         measured[clip.clip_id] = result
         meta = read_meta(cache, clip.clip_id)
         meta["av_offset_confidence"] = round(result.confidence, 4)
@@ -23,3 +23,8 @@ def record_offsets(model: SyncExpert, cache: str | Path, clips: list[ClipData]) 
         write_meta(cache, meta)
     write_index(cache)
     return measured
+
+
+def raw_offset(model: SyncExpert, clip: ClipData) -> SyncMeasure:
+    """The expert's verdict on a clip's own audio as cached, any recorded offset ignored (speech frames only)."""
+    return measure_sync(model, clip.mouths, clip.mel, clip.fps, clip.valid, speech=clip.speech)

@@ -24,7 +24,7 @@ from lipsync_engine.eval.geometry import pearson
 from lipsync_engine.model.bundle import GeneratorBundle
 from lipsync_engine.model.mouth_shape import encode
 from lipsync_engine.sync.model import SyncExpert
-from lipsync_engine.sync.scoring import measure_sync
+from lipsync_engine.sync.offsets import raw_offset
 from lipsync_engine.train.clips import TrainClip
 from lipsync_engine.train.motion_training import predict
 
@@ -79,8 +79,7 @@ def offset_to_record(suspect: bool, motion_offset: int | None, expert_offset: in
 def find_offset(clip: TrainClip, bundle: GeneratorBundle, expert: SyncExpert) -> OffsetFinding:
     """Both detectors on one clip, and the offset to record."""
     motion, peak, margin = curve_peak(motion_curve(clip, bundle))
-    c = clip.clip
-    expert_measure = measure_sync(expert, c.mouths, c.mel, c.fps, c.valid, speech=c.speech)
+    expert_measure = raw_offset(expert, clip.clip)
     suspect = clip.clip_id.startswith(OFFSET_SUSPECT_PREFIXES)
     return OffsetFinding(clip_id=clip.clip_id, motion_offset=motion, peak=peak, margin=margin,
                          expert_offset=int(expert_measure.offset), expert_confidence=float(expert_measure.confidence),
