@@ -171,6 +171,12 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--frames", type=int, default=250, help="frames per take in a full run (default: %(default)s)")
     run.add_argument("--sync-weights", help="sync expert weights (default: the shipped ones)")
     run.add_argument("--no-render-check", action="store_true", help="skip the render_video pixel check")
+    run.add_argument("--held-back", type=float, metavar="SHARE",
+                     help="a held-back run: profiles from each clip's earlier frames, takes on its last SHARE "
+                          "(e.g. 0.4; default with --adapt: 0.4)")
+    run.add_argument("--adapt", type=float, action="append", metavar="MINUTES",
+                     help="also measure each learned generator adapted to every clip's footage part by "
+                          "`lipsync adapt --finetune-minutes MINUTES` (repeatable; 0: reference index only)")
     run.set_defaults(handler=_eval)
 
 
@@ -200,6 +206,8 @@ def _eval(args: argparse.Namespace) -> int:
         generators=tuple(args.generator or (*BASELINES, "default")),
         sync_weights=Path(args.sync_weights) if args.sync_weights else None,
         render_check=not args.no_render_check, provenance=provenance,
+        held_back=args.held_back if args.held_back is not None else (0.4 if args.adapt else 0.0),
+        adapt_minutes=tuple(args.adapt or ()),
     )
     results = run_suite(config)
     for name, summary in results["summaries"].items():
@@ -225,23 +233,27 @@ def _register_eval_diff(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _eval_diff(args: argparse.Namespace) -> int:
+    from lipsync_engine.errors import InputError
     from lipsync_engine.eval.report import difference_table
     from lipsync_engine.eval.uncertainty import paired_differences
 
-    before, before_frames = _takes(Path(args.before), args.generator)
-    after, after_frames = _takes(Path(args.after), args.after_generator or args.generator)
+    before, before_frames, before_held = _takes(Path(args.before), args.generator)
+    after, after_frames, after_held = _takes(Path(args.after), args.after_generator or args.generator)
     if before_frames != after_frames:
-        from lipsync_engine.errors import InputError
         raise InputError(f"the runs cut takes of different lengths ({before_frames} and {after_frames} frames), so "
                          "their takes differ; compare a quick run with a quick run, a full one with a full one")
+    if before_held != after_held:
+        raise InputError(f"the runs held back different shares of each clip ({before_held:g} and {after_held:g}; 0 "
+                         "is a standard run), so their takes differ; compare runs made with the same --held-back")
     after_name = args.after_generator or args.generator
     names = (args.generator, after_name) if after_name != args.generator else ("before", "after")
     print(difference_table(paired_differences(before, after), *names))
     return 0
 
 
-def _takes(path: Path, generator: str) -> tuple[list[dict], int]:
-    """The per-take rows of ``generator`` in an eval's results.json (or the folder holding it), and its take length."""
+def _takes(path: Path, generator: str) -> tuple[list[dict], int, float]:
+    """The per-take rows of ``generator`` in an eval's results.json (or the folder holding it), its take length
+    and held-back share (0: a standard run)."""
     import json
 
     from lipsync_engine.errors import InputError
@@ -256,4 +268,4 @@ def _takes(path: Path, generator: str) -> tuple[list[dict], int]:
         raise InputError(f"'{file}' is not a results.json written by `lipsync eval` ({exc})") from None
     if generator not in runs:
         raise InputError(f"'{file}' has no generator '{generator}'; it has: {', '.join(runs)}")
-    return runs[generator], frames
+    return runs[generator], frames, float(results.get("held_back") or 0.0)

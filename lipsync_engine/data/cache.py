@@ -53,7 +53,7 @@ class ClipData:
     points: np.ndarray  # (N, 468, 2) float32 crop coords
     valid: np.ndarray  # (N,) bool
     mel: np.ndarray  # (80, T) float32
-    speech: np.ndarray  # (N,) bool voice activity at each frame centre
+    speech: np.ndarray  # (N,) bool voice activity at each frame centre (eval/held_back.py: the clip's)
     mouths: np.ndarray  # (N, 48, 64) uint8
 
     @property
@@ -84,7 +84,7 @@ class ClipData:
     def speech_at(self, frames: np.ndarray | None = None) -> np.ndarray:
         """(len(frames),) bool voice activity heard with each video frame (av offset applied)."""
         frames = np.arange(self.n_frames) if frames is None else np.asarray(frames)
-        return np.asarray(self.speech)[np.clip(frames + self.av_offset, 0, self.n_frames - 1)]
+        return np.asarray(self.speech)[np.clip(frames + self.av_offset, 0, len(self.speech) - 1)]
 
 
 def clip_dir(cache: str | Path, clip_id: str) -> Path:

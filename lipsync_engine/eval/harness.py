@@ -48,19 +48,23 @@ class Take:
         return np.asarray(self.target.valid[self.frames])
 
 
-def actor_profile(generator: Generator, clip: ClipData) -> ActorProfile:
-    """The generator's profile of ``clip``'s actor from up to PROFILE_SAMPLES evenly spread valid frames."""
-    usable = np.flatnonzero(clip.valid)
+def actor_profile(generator: Generator, clip: ClipData, before: int | None = None) -> ActorProfile:
+    """The generator's profile of ``clip``'s actor from up to PROFILE_SAMPLES evenly spread valid frames
+    (of the frames before ``before`` when given: the actor's own footage of a held-back run)."""
+    usable = np.flatnonzero(clip.valid[:before])
     if len(usable) == 0:
         raise InputError(f"clip '{clip.clip_id}' has no frame with a usable face; it cannot be evaluated")
     chosen = usable[np.linspace(0, len(usable) - 1, min(PROFILE_SAMPLES, len(usable))).astype(int)]
-    windows = clip.mel_windows(chosen)
-    samples = ProfileSamples(
-        crops=_sized(np.asarray(clip.crops[chosen]), generator.crop_size),
-        points=np.asarray(clip.points[chosen]) * (generator.crop_size / clip.crops.shape[1]),
-        mel=windows, speech=clip.speech_at(chosen),
+    return generator.build_profile(profile_samples(clip, chosen, generator.crop_size))
+
+
+def profile_samples(clip: ClipData, frames: np.ndarray, crop_size: int) -> ProfileSamples:
+    """``clip``'s crops, landmarks, own-speech windows and voice activity at ``frames``, at ``crop_size``."""
+    return ProfileSamples(
+        crops=_sized(np.asarray(clip.crops[frames]), crop_size),
+        points=np.asarray(clip.points[frames]) * (crop_size / clip.crops.shape[1]),
+        mel=clip.mel_windows(frames), speech=clip.speech_at(frames),
     )
-    return generator.build_profile(samples)
 
 
 def run_take(

@@ -155,7 +155,14 @@ def results_markdown(provenance: dict[str, str], results: dict, expert: dict,
               "sync is scored on speech frames only (audio.voice_activity of the driving speech)",
               "- every measure is taken on the take blended into the real crop as the pipeline blends it "
               "(blend.paste under lower_face_mask); HISTORY.md rows up to commit cce07fe scored the raw "
-              "generated crops (only the seam columns were blended)", "",
+              "generated crops (only the seam columns were blended)"]
+    held_back = results.get("held_back") or 0.0
+    if held_back:
+        lines.append(f"- **held-back run**: each clip's profile (and any adaptation) comes from its first "
+                     f"{1 - held_back:.0%} of frames, the takes run on its last {held_back:.0%} "
+                     "(lipsync_engine/eval/held_back.py): no frame measured was seen; not comparable with "
+                     "standard runs, whose profiles are spread over the whole clip")
+    lines += ["",
               "## Self-reconstruction (clip's own audio drives its own frames)", "",
               markdown_table(results["summaries"], SELF_COLUMNS), "",
               "## Cross-dub (clip driven by another held-out speaker's speech)", "",
@@ -187,6 +194,7 @@ def results_markdown(provenance: dict[str, str], results: dict, expert: dict,
                          f"{c['max_diff_outside']} | {'yes' if c['passed'] else 'NO'} |")
         lines.append("")
     lines += [f"- skipped `{name}`: {reason}" for name, reason in results["skipped"].items()]
+    lines += adaptation_lines(results.get("adaptation") or {})
     validation = expert.get("validation", {})
     lines += ["", "## Sync expert", "",
               f"`{expert['file']}` sha256 `{expert['sha256'][:16]}...`, {expert.get('steps', '?')} steps in "
@@ -210,6 +218,24 @@ def results_markdown(provenance: dict[str, str], results: dict, expert: dict,
               "Earlier default weights measured by this command, and where they stand against the targets: "
               "[HISTORY.md](HISTORY.md).", ""]
     return "\n".join(lines)
+
+
+def adaptation_lines(adaptation: dict[str, dict[str, dict]]) -> list[str]:
+    """Markdown lines: per adapted row and clip, what `lipsync adapt` kept and its own held-back check."""
+    if not adaptation:
+        return []
+    lines = ["", "## Adaptation (`lipsync adapt` on each clip's footage part)", "",
+             "adapt fine-tunes on the earlier 80% of the footage frames and keeps the fine-tuned renderer only "
+             "when it measures better on the later 20% (crop PSNR in the repaint mask, true mouth codes).", "",
+             "| row | clip | footage frames | references | kept | generic PSNR mask | adapted PSNR mask |",
+             "|---|---|---|---|---|---|---|"]
+    for row, clips in adaptation.items():
+        for clip, report in clips.items():
+            generic, adapted = report.get("generic", {}), report.get("adapted", {})
+            lines.append(f"| {row} | {clip} | {report['frames']} | {report['references']} | "
+                         f"{report.get('kept', 'index only')} | {_fmt(generic.get('psnr_mask', '-'))} | "
+                         f"{_fmt(adapted.get('psnr_mask', '-'))} |")
+    return lines + [""]
 
 
 def _fmt(value: object) -> str:

@@ -18,7 +18,7 @@ from lipsync_engine.data.cache import ClipData
 from lipsync_engine.eval import geometry, image_metrics, seam
 from lipsync_engine.eval.harness import Take, actor_profile, blend_masks, run_take
 from lipsync_engine.faces import FaceLandmarker
-from lipsync_engine.generator.base import Generator
+from lipsync_engine.generator.base import ActorProfile, Generator
 from lipsync_engine.sync.model import SyncExpert
 from lipsync_engine.sync.mouth import mouth_box, mouth_images
 from lipsync_engine.sync.scoring import measure, similarity_by_offset, stack_centres
@@ -65,13 +65,16 @@ def choose_clips(clips: list[ClipData], config: EvalConfig) -> list[ClipData]:
 def evaluate_generator(
     generator: Generator, clips: list[ClipData], expert: SyncExpert, landmarker: FaceLandmarker,
     config: EvalConfig = EvalConfig(), measured_real: dict | None = None,
+    profiles: dict[str, ActorProfile] | None = None,
 ) -> list[TakeResult]:
     """Every self-reconstruction and cross-dub take of ``generator`` on ``clips`` (held-out, sync-ready).
 
     ``measured_real`` keeps the landmarks found on the real crops (``real_landmarks``) between calls: pass
-    one dict for every generator of a run so each clip's real frames are measured once."""
+    one dict for every generator of a run so each clip's real frames are measured once. ``profiles`` (by
+    clip id; default: each from the clip's own frames) are the actors' profiles (eval/held_back.py)."""
     clips = choose_clips(clips, config)
-    profiles = {c.clip_id: actor_profile(generator, c) for c in clips}
+    if profiles is None:
+        profiles = {c.clip_id: actor_profile(generator, c) for c in clips}
     measured_real = {} if measured_real is None else measured_real
     results = []
     for target, driver, kind in [(c, c, "self") for c in clips] + [(t, d, "cross") for t, d in cross_pairs(clips)]:

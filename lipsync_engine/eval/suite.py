@@ -12,10 +12,12 @@ from lipsync_engine.eval.excerpt import cut_excerpt
 from lipsync_engine.eval.render_check import check_outside_mask
 from lipsync_engine.data.splits import OFFSET_SUSPECT_PREFIXES
 from lipsync_engine.eval.report import results_markdown, write_json, write_opening_plot, write_strip, write_text
-from lipsync_engine.eval.runner import EvalConfig, TakeResult, cross_pairs, evaluate_generator, summarise
+from lipsync_engine.eval.held_back import footage_profiles, later_part, split_frame
+from lipsync_engine.eval.runner import EvalConfig, TakeResult, choose_clips, cross_pairs, evaluate_generator, summarise
 from lipsync_engine.faces import FaceLandmarker
 from lipsync_engine.generator.base import Generator
 from lipsync_engine.generator.identity import IdentityGenerator
+from lipsync_engine.generator.learned import LearnedGenerator
 from lipsync_engine.generator.loader import load_generator
 from lipsync_engine.sync.checkpoint import DEFAULT_WEIGHTS, checkpoint_notes, file_sha256, load_sync_expert
 from lipsync_engine.sync.validation import validate_expert
@@ -35,6 +37,10 @@ class SuiteConfig:
     max_frames: int = 250  # frames per take when not quick
     sync_weights: Path | None = None  # None: the shipped expert
     render_check: bool = True  # also render through render_video and compare pixels outside the mask
+    # > 0: a held-back run (eval/held_back.py): profiles from each clip's earlier frames, takes on this share
+    held_back: float = 0.0
+    # fine-tune minutes of `lipsync adapt` measured as extra rows "<generator>+adapt<minutes>" (held-back runs)
+    adapt_minutes: tuple[float, ...] = ()
     provenance: dict[str, str] = field(default_factory=dict)  # machine, commit, command: printed in the report
 
 
@@ -43,13 +49,20 @@ def run_suite(config: SuiteConfig, log: Callable[[str], None] = print) -> dict:
     clips = load_clips(config.cache, "val", sync_ready=True)
     if not clips:
         raise InputError(f"no held-out clips in the cache '{config.cache}'; run `lipsync build-dataset` first")
+    if config.adapt_minutes and not config.held_back:
+        raise InputError("adapted generators are measured on held-back takes (frames adaptation never saw); "
+                         "give the held-back share too (`lipsync eval --held-back 0.4 --adapt 3`)")
     expert = load_sync_expert(config.sync_weights)
     eval_config = EvalConfig(max_frames=100 if config.quick else config.max_frames, one_clip_per_speaker=config.quick)
+    take_clips = clips
+    if config.held_back:
+        take_clips = [later_part(c, split_frame(c, config.held_back)) for c in clips]
     config.out.mkdir(parents=True, exist_ok=True)
     takes: dict[str, list[TakeResult]] = {}
     summaries: dict[str, dict[str, float]] = {}
     skipped: dict[str, str] = {}
     checks: dict[str, dict] = {}
+    adaptation: dict[str, dict[str, dict]] = {}  # per adapted row, per clip: what adapt_actor reported
     measured_real: dict = {}  # landmarks of the real crops, the same for every generator
     with FaceLandmarker() as landmarker, tempfile.TemporaryDirectory(prefix="lipsync-eval-") as work:
         for name in config.generators:
@@ -59,9 +72,20 @@ def run_suite(config: SuiteConfig, log: Callable[[str], None] = print) -> dict:
                 skipped[name] = str(exc)
                 log(f"skip {name}: {exc}")
                 continue
-            log(f"evaluating {name} ...")
-            takes[name] = evaluate_generator(generator, clips, expert, landmarker, eval_config, measured_real)
-            summaries[name] = summarise(takes[name])
+            rows = [(name, None)]
+            if isinstance(generator, LearnedGenerator):
+                rows += [(f"{name}+adapt{minutes:g}", minutes) for minutes in config.adapt_minutes]
+            for row, minutes in rows:
+                log(f"evaluating {row} ...")
+                profiles = None
+                if config.held_back:
+                    profiles, reports = footage_profiles(generator, choose_clips(clips, eval_config),
+                                                         config.held_back, minutes, log)
+                    if minutes is not None:
+                        adaptation[row] = reports
+                takes[row] = evaluate_generator(generator, take_clips, expert, landmarker, eval_config, measured_real,
+                                                profiles)
+                summaries[row] = summarise(takes[row])
             if config.render_check:
                 shot, dub = _render_check_media(clips, Path(work))
                 result = check_outside_mask(shot, dub, generator, Path(work) / f"take{len(checks)}")
@@ -74,6 +98,7 @@ def run_suite(config: SuiteConfig, log: Callable[[str], None] = print) -> dict:
     write_opening_plot(takes, config.out / "mouth_opening.png")
     results = {"summaries": summaries, "skipped": skipped, "render_check": checks,
                "clips": [c.clip_id for c in clips], "quick": config.quick, "frames_per_take": eval_config.max_frames,
+               "held_back": config.held_back, "adaptation": adaptation,
                "per_take": {n: [{"kind": r.take.kind, "target": r.take.target.clip_id, "driver": r.take.driver.clip_id,
                                  **r.metrics} for r in rs] for n, rs in takes.items()}}
     write_json(results, config.out / "results.json")
