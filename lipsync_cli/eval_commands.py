@@ -115,8 +115,10 @@ def _train_sync(args: argparse.Namespace) -> int:
     if not args.no_offsets:
         suspects = [c for c in load_clips(args.cache) if c.clip_id.startswith(OFFSET_SUSPECT_PREFIXES)
                     and not c.meta["appearance_only"]]
+        kept = {c.clip_id for c in suspects if c.meta.get("av_offset_method")}
         for clip_id, found in record_offsets(model, args.cache, suspects).items():
-            print(f"offset {clip_id}: {found.offset:+d} frames (confidence {found.confidence:.3f})")
+            print(f"offset {clip_id}: {found.offset:+d} frames (confidence {found.confidence:.3f})"
+                  + (" (kept the offset `lipsync measure-offsets` recorded)" if clip_id in kept else ""))
     return 0
 
 

@@ -61,3 +61,20 @@ def test_measure_offsets_records_a_clip_whose_audio_trails(eval_cache: Path, tmp
     assert meta["av_offset_frames"] == 3 and meta["av_offset_method"] == "audio-to-motion correlation"
     assert load_clip(cache, clip_id).av_offset == 3
     assert json.loads((cache / "index.json").read_text())["clips"][clip_id]["av_offset_frames"] == 3
+
+
+def test_the_expert_alone_does_not_overwrite_an_offset_measure_offsets_recorded(eval_cache: Path, tmp_path: Path):
+    from lipsync_engine.data.cache import read_meta, write_meta
+    from lipsync_engine.sync.checkpoint import load_sync_expert
+    from lipsync_engine.sync.offsets import record_offsets
+
+    cache = tmp_path / "cache"
+    shutil.copytree(eval_cache, cache)
+    measured, plain = (load_clip(cache, c.clip_id) for c in load_train_clips(cache, "val")[:2])
+    write_meta(cache, read_meta(cache, measured.clip_id) | {
+        "av_offset_frames": 4, "av_offset_confidence": 0.4, "av_offset_method": "audio-to-motion correlation"})
+    write_meta(cache, read_meta(cache, plain.clip_id) | {"av_offset_frames": 4, "av_offset_confidence": 0.4})
+    found = record_offsets(load_sync_expert(None), cache, [load_clip(cache, c) for c in (measured.clip_id, plain.clip_id)])
+    assert set(found) == {measured.clip_id, plain.clip_id}
+    assert load_clip(cache, measured.clip_id).av_offset == 4  # kept
+    assert read_meta(cache, plain.clip_id)["av_offset_confidence"] != 0.4  # the expert's own verdict written
