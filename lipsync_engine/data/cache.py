@@ -53,7 +53,7 @@ class ClipData:
     points: np.ndarray  # (N, 468, 2) float32 crop coords
     valid: np.ndarray  # (N,) bool
     mel: np.ndarray  # (80, T) float32
-    speech: np.ndarray  # (N,) bool voice activity at each frame centre (eval/held_back.py: the clip's)
+    speech: np.ndarray  # (N,) bool voice activity at each frame centre (a held-back part: its clip's)
     mouths: np.ndarray  # (N, 48, 64) uint8
 
     @property

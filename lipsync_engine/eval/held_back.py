@@ -3,10 +3,10 @@ its later frames are where the takes run.
 
 A standard run builds every actor profile from frames spread over the whole clip, the take's own frames
 among them, so a reference can be the very frame being rebuilt (`render` does the same on a shot: its quick
-profile comes from the shot). That flatters self-reconstruction. In a held-back run the generator never
-sees a frame it is measured on, which is also the setting of `lipsync adapt`: the profile, and the renderer
-fine-tuned for the actor, come from the footage part only, and adapted and generic renderers are measured
-on the same later takes.
+profile comes from the shot), which could flatter self-reconstruction. In a held-back run the generator
+never sees a frame it is measured on, which is also the setting of `lipsync adapt`: the profile, and the
+renderer fine-tuned for the actor, come from the footage part only, and adapted and generic renderers are
+measured on the same later takes.
 """
 from __future__ import annotations
 
