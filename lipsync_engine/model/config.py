@@ -59,9 +59,10 @@ class MotionConfig:
     # "flatten": the head sees every time step of the conv features, so it knows what happens at the
     # frame's own instant; "pool": averaged over the window (translation invariant; the older design)
     head: str = "flatten"
-    # Gaussian sigma (seconds) of the zero-phase smoothing of the planned codes over the dub (plan()); the
-    # lipsync eval measured sync best unsmoothed (cross-dub confidence 0.112 at 0.04 s, 0.122 at 0.02, 0.125 at 0)
-    smooth_s: float = 0.0
+    # Gaussian sigma (seconds) of the zero-phase smoothing of the planned codes over the dub (plan()). Full
+    # eval of ea64a879, 0.02 against 0 take for take: lip motion 1.09 -> 1.03 of real footage's, flicker -0.03,
+    # cross-dub sync conf 0.143 -> 0.140 (real 0.139), closure recall -0.02; 0.04 cost sync more (docs/model.md)
+    smooth_s: float = 0.02
     # Planned codes whose norm is below this settle on the closed rest mouth (mouth_shape.settle_closed):
     # regression leaves a half-open mumble where the speaker's lips meet (p/b/m); 0 turns it off. The quick
     # eval measured 0.09 / 0.12 / 0.15: closure recall 0.51 / 0.62 / 0.78, opening corr 0.37 / 0.39 / 0.37.
