@@ -10,6 +10,7 @@ import pytest
 from lipsync_cli.main import main
 from lipsync_engine.data.cache import load_clips
 from lipsync_engine.errors import InputError
+from lipsync_engine.eval import suite
 from lipsync_engine.eval.held_back import footage_profiles, later_part, split_frame
 from lipsync_engine.eval.suite import SuiteConfig, run_suite
 from lipsync_engine.generator.loader import load_generator
@@ -51,7 +52,12 @@ def test_profiles_and_adaptation_only_see_the_footage_part(eval_cache: Path) -> 
                 assert reports[clip.clip_id]["frames"] == int(np.sum(clip.valid[:start]))
 
 
-def test_a_held_back_run_measures_the_adapted_generator_beside_the_generic_one(eval_cache: Path, tmp_path: Path):
+def test_a_held_back_run_measures_the_adapted_generator_beside_the_generic_one(eval_cache: Path, tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch):
+    measured_clips = []  # what each evaluation ran its takes on (the real evaluation still runs)
+    evaluate = suite.evaluate_generator
+    monkeypatch.setattr(suite, "evaluate_generator", lambda generator, clips, *args, **kwargs: measured_clips.append(
+        {c.clip_id: c.n_frames for c in clips}) or evaluate(generator, clips, *args, **kwargs))
     weights = tmp_path / "expert.safetensors"
     save_sync_expert(build_sync_expert(), weights)  # any expert: this test is about the protocol, not sync
     out = tmp_path / "report"
@@ -62,6 +68,8 @@ def test_a_held_back_run_measures_the_adapted_generator_beside_the_generic_one(e
                                     held_back=0.4, adapt_minutes=(0.02,), sync_weights=weights, render_check=False),
                         log=lambda line: None)
     assert list(results["summaries"]) == ["mouth_frozen", "default", "default+adapt0.02"]  # no adapting a baseline
+    later = {c.clip_id: c.n_frames - split_frame(c, 0.4) for c in load_clips(eval_cache, "val", sync_ready=True)}
+    assert measured_clips == [later] * 3  # every row's takes ran on the held-back frames only
     assert results["held_back"] == 0.4 and set(results["adaptation"]) == {"default+adapt0.02"}
     reports = results["adaptation"]["default+adapt0.02"]
     assert set(reports) == set(results["clips"]) and all(r["kept"] in ("adapted", "generic") for r in reports.values())
