@@ -61,7 +61,7 @@ class MotionConfig:
     head: str = "flatten"
     # Gaussian sigma (seconds) of the zero-phase smoothing of the planned codes over the dub (plan()). Full
     # eval of ea64a879, 0.02 against 0 take for take: lip motion 1.09 -> 1.03 of real footage's, flicker -0.03,
-    # cross-dub sync conf 0.143 -> 0.140 (real 0.139), closure recall -0.02; 0.04 cost sync more (docs/model.md)
+    # cross-dub sync conf 0.143 -> 0.140 (real 0.139), closure recall -0.02; 0.03 cost more sync on the quick eval
     smooth_s: float = 0.02
     # Planned codes whose norm is below this settle on the closed rest mouth (mouth_shape.settle_closed):
     # regression leaves a half-open mumble where the speaker's lips meet (p/b/m); 0 turns it off. The quick
