@@ -93,10 +93,10 @@ def renderer_for(weights: str):
     from lipsync_engine.model import RendererConfig, build_renderer
 
     try:
-        from lipsync_engine.generator.learned import DEFAULT_WEIGHTS
+        from lipsync_engine.generator.learned import weights_path
         from lipsync_engine.model.bundle import load_bundle
 
-        bundle = load_bundle(DEFAULT_WEIGHTS if weights == "default" else Path(weights))
+        bundle = load_bundle(weights_path(weights))
         return bundle.renderer, bundle.config.renderer, "trained"
     except (LipsyncError, ImportError) as exc:
         print(f"(weights '{weights}' not loaded: {exc}; timing the default architecture)", file=sys.stderr)

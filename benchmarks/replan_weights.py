@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from lipsync_engine.generator.learned import DEFAULT_WEIGHTS
+from lipsync_engine.generator.learned import weights_path
 from lipsync_engine.model.bundle import load_bundle, save_bundle
 from lipsync_engine.model.config import MotionConfig
 from lipsync_engine.train.clips import attach_codes, load_train_clips
@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="weights file to write")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    source = DEFAULT_WEIGHTS if args.weights == "default" else Path(args.weights)
+    source = weights_path(args.weights)
     bundle = load_bundle(source)
     train, val = load_train_clips(Path(args.cache), "train"), load_train_clips(Path(args.cache), "val")
     attach_codes(train, bundle.basis)

@@ -138,13 +138,13 @@ def _register_measure_offsets(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _measure_offsets(args: argparse.Namespace) -> int:
-    from lipsync_engine.generator.learned import DEFAULT_WEIGHTS
+    from lipsync_engine.generator.learned import weights_path
     from lipsync_engine.model.bundle import load_bundle
     from lipsync_engine.sync.checkpoint import load_sync_expert
     from lipsync_engine.train.av_offsets import record_offsets
     from lipsync_engine.train.clips import load_train_clips
 
-    bundle = load_bundle(DEFAULT_WEIGHTS if args.weights == "default" else Path(args.weights))
+    bundle = load_bundle(weights_path(args.weights))
     expert = load_sync_expert(Path(args.sync_weights) if args.sync_weights else None)
     clips = [c for c in load_train_clips(args.cache, None) if not c.clip.meta["appearance_only"]]
     found = record_offsets(args.cache, clips, bundle, expert, log=lambda line: print(line, flush=True))

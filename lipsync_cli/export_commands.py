@@ -18,11 +18,11 @@ def _add_weights(parser: argparse.ArgumentParser) -> None:
 
 def _renderer(weights: str):
     """(renderer module fp32 eval, example inputs at batch 1) from a generator weights file."""
-    from lipsync_engine.generator.learned import DEFAULT_WEIGHTS
+    from lipsync_engine.generator.learned import weights_path
     from lipsync_engine.model import renderer_example_inputs
     from lipsync_engine.model.bundle import load_bundle
 
-    bundle = load_bundle(DEFAULT_WEIGHTS if weights == "default" else Path(weights))
+    bundle = load_bundle(weights_path(weights))
     return bundle.renderer, renderer_example_inputs(bundle.config.renderer, 1)
 
 

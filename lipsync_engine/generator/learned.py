@@ -31,10 +31,15 @@ SPEECH_FADE_S = 0.06  # sigma (seconds) of the fade between speech and the close
 GAMUT_REGION = 0.05  # repaint mask values above this bound the pixels whose colours are checked and listed
 
 
+def weights_path(name: str) -> Path:
+    """The generator weights file a name means: "default" is the shipped one, anything else a path."""
+    return DEFAULT_WEIGHTS if name == "default" else Path(name)
+
+
 def load_learned(name: str, backend: str = "auto", device: str = "cpu", precision: str = "fp32",
                  engine_options: EngineOptions | None = None) -> "LearnedGenerator":
     """The learned generator from "default" or a weights path; ModelError when the weights are unusable."""
-    path = DEFAULT_WEIGHTS if name == "default" else Path(name)
+    path = weights_path(name)
     if name == "default" and not path.is_file():
         raise ModelError(f"the default generator weights are missing at '{path}'; reinstall lipsync or run `lipsync train`")
     if precision == "fp16" and not str(device).startswith("cuda"):

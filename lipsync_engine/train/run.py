@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from lipsync_engine.errors import InputError
-from lipsync_engine.generator.learned import DEFAULT_WEIGHTS, LearnedGenerator
+from lipsync_engine.generator.learned import LearnedGenerator, weights_path
 from lipsync_engine.model.bundle import GeneratorBundle, load_bundle, save_bundle
 from lipsync_engine.model.config import GeneratorConfig
 from lipsync_engine.model.renderer import build_renderer
@@ -100,7 +100,7 @@ def run_training(run: TrainRun, log=print) -> dict:
 
 
 def _load_init(name: str) -> GeneratorBundle:
-    return load_bundle(DEFAULT_WEIGHTS if name == "default" else Path(name))
+    return load_bundle(weights_path(name))
 
 
 def _init_state(name: str, generator: GeneratorConfig) -> dict[str, torch.Tensor]:
