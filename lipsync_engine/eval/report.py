@@ -145,13 +145,22 @@ def write_opening_plot(results: dict[str, list[TakeResult]], path: Path) -> Path
     return path
 
 
+def _take_lengths(results: dict) -> str:
+    """The cap on frames per take, and the takes' real range where some ran shorter (results written
+    before the range was recorded show the cap alone)."""
+    cap, (shortest, longest) = results["frames_per_take"], results.get("take_frames") or [None, None]
+    if shortest is None or shortest == longest == cap:
+        return str(cap)
+    return f"{shortest}-{longest} (cap {cap})"
+
+
 def results_markdown(provenance: dict[str, str], results: dict, expert: dict,
                      offsets: dict[str, tuple[int | None, float | None]]) -> str:
     """RESULTS.md: provenance, the two tables, the render check, the sync expert and measured offsets."""
     lines = ["# lipsync evaluation results", ""]
     lines += [f"- {k}: {v}" for k, v in provenance.items()]
     lines += [f"- held-out clips ({len(results['clips'])}): {', '.join(results['clips'])}",
-              f"- frames per take: {results['frames_per_take']} ({'quick' if results['quick'] else 'full'} run); "
+              f"- frames per take: {_take_lengths(results)} ({'quick' if results['quick'] else 'full'} run); "
               "sync is scored on speech frames only (audio.voice_activity of the driving speech)",
               "- every measure is taken on the take blended into the real crop as the pipeline blends it "
               "(blend.paste under lower_face_mask); HISTORY.md rows up to commit cce07fe scored the raw "

@@ -98,6 +98,7 @@ def run_suite(config: SuiteConfig, log: Callable[[str], None] = print) -> dict:
     write_opening_plot(takes, config.out / "mouth_opening.png")
     results = {"summaries": summaries, "skipped": skipped, "render_check": checks,
                "clips": [c.clip_id for c in clips], "quick": config.quick, "frames_per_take": eval_config.max_frames,
+               "take_frames": _take_frames(takes),
                "held_back": config.held_back, "adaptation": adaptation,
                "per_take": {n: [{"kind": r.take.kind, "target": r.take.target.clip_id, "driver": r.take.driver.clip_id,
                                  **r.metrics} for r in rs] for n, rs in takes.items()}}
@@ -113,6 +114,12 @@ def run_suite(config: SuiteConfig, log: Callable[[str], None] = print) -> dict:
     offsets = {m["clip_id"]: (m.get("av_offset_frames"), m.get("av_offset_confidence")) for m in listed}
     write_text(results_markdown(config.provenance, results, expert_record, offsets), config.out / "RESULTS.md")
     return results
+
+
+def _take_frames(takes: dict[str, list]) -> list[int]:
+    """[shortest, longest] take in frames: clips shorter than the cap, and held-back takes, run fewer."""
+    lengths = [len(r.take.frames) for rs in takes.values() for r in rs]
+    return [min(lengths), max(lengths)]
 
 
 def _generator(name: str) -> Generator:
