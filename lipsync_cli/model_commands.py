@@ -29,6 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--warp-reference", action="store_true",
                        help="warp each reference onto the target's head and wanted mouth before the renderer "
                             "sees it; stored in the weights and used at run time too")
+    train.add_argument("--mask-decoy", type=float, default=0.0,
+                       help="share of training samples whose repaint mask also covers a random other frame's "
+                            "mouth, as a wanted mouth unlike the frame's own widens it at run time; training "
+                            "only (default: %(default)s)")
     train.add_argument("--init", metavar="WEIGHTS", default=None,
                        help="start the renderer from this weights file ('default' = the shipped one) instead of "
                             "from scratch; ignored when --work already holds a checkpoint")
@@ -80,9 +84,10 @@ def _train(args: argparse.Namespace) -> int:
     from lipsync_engine.train.motion_training import MotionTrainConfig
     from lipsync_engine.train.renderer_training import RendererTrainConfig
     from lipsync_engine.train.run import TrainRun, run_training
+    from lipsync_engine.train.sampling import SamplingConfig
 
-    if args.minutes <= 0 or args.motion_steps < 1 or args.threads < 1:
-        raise InputError("--minutes must be > 0, --motion-steps and --threads >= 1")
+    if args.minutes <= 0 or args.motion_steps < 1 or args.threads < 1 or not 0 <= args.mask_decoy <= 1:
+        raise InputError("--minutes must be > 0, --motion-steps and --threads >= 1, --mask-decoy in [0, 1]")
     generator = GeneratorConfig(renderer=RendererConfig(mask_below=args.mask_below, mask_jaw_trim=args.mask_jaw_trim,
                                                         warp_reference=args.warp_reference))
     try:
@@ -94,7 +99,8 @@ def _train(args: argparse.Namespace) -> int:
         raise InputError("--lr must be > 0, --sync-windows >= 1, loss weights and step counts >= 0")
     run = TrainRun(cache=Path(args.cache), out=Path(args.out), work=Path(args.work), threads=args.threads, init=args.init,
                    motion_only=args.motion_only, generator=generator, motion=MotionTrainConfig(steps=args.motion_steps),
-                   renderer=RendererTrainConfig(minutes=args.minutes, **losses))
+                   renderer=RendererTrainConfig(minutes=args.minutes, **losses),
+                   sampling=SamplingConfig(mask_decoy=args.mask_decoy))
     notes = run_training(run, log=lambda line: print(line, flush=True))
     print(json.dumps(notes["crop_psnr_validation"], indent=1))
     return 0

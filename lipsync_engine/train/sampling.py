@@ -2,7 +2,9 @@
 mouth shape decoded from frame t's own code, and the repaint mask inference would use.
 
 The reference is the nearest-code frame among ``pool`` random frames of the same clip at least
-``min_gap`` frames away, which mimics retrieval from a profile of about that many references.
+``min_gap`` frames away, which mimics retrieval from a profile of about that many references. With
+``mask_decoy`` the mask of some samples also covers another frame's mouth, as a wanted mouth that differs
+from the frame's own widens it at run time.
 
 Sync windows (for the sync-expert loss) are the same kind of crops for ``frames`` consecutive frames
 centred on a speech frame of a clip whose audio belongs to the picture, with the speech windows of the
@@ -26,6 +28,11 @@ class SamplingConfig:
     pool: int = 24  # candidate references per sample (a profile keeps about this many)
     min_gap: int = 12  # frames between target and reference, so the net cannot copy the answer
     retrieve: bool = True  # False: a random reference frame (the "retrieval off" design)
+    # Share of samples whose repaint mask also covers a random other frame's mouth (placed under the target's
+    # nose). At run time the mask is the hull of the frame's own and the wanted mouth, which differ; trained
+    # only on the hull of the own mouth, the net reads the real jaw off the mask's edge and the chin left
+    # visible below it, and follows that instead of the wanted shape (design comparison 13, docs/model.md).
+    mask_decoy: float = 0.0
 
 
 @dataclass
@@ -116,8 +123,12 @@ class PairSampler:
         wanted = decode(clip.codes[rows], self.basis, clip.rest, clip.anchors[rows])
         top, below = self.renderer.region_top, self.renderer.mask_below
         trim = self.renderer.mask_jaw_trim
-        masks = [repaint_mask([clip.shapes[r], w, clip.shapes[ref]], size, top, below, trim)
-                 for r, w in zip(rows, wanted)]
+        hulls = [[clip.shapes[r], w, clip.shapes[ref]] for r, w in zip(rows, wanted)]
+        if self.config.mask_decoy and rng.random() < self.config.mask_decoy:
+            decoy = decode(np.repeat(clip.codes[rng.integers(len(clip.frames))][None], len(rows), axis=0),
+                           self.basis, clip.rest, clip.anchors[rows])
+            hulls = [shapes + [d] for shapes, d in zip(hulls, decoy)]
+        masks = [repaint_mask(shapes, size, top, below, trim) for shapes in hulls]
         reference = np.asarray(clip.clip.crops[clip.frames[ref]])
         if self.renderer.warp_reference:  # as LearnedGenerator does at run time
             ref_points, points = clip.clip.points[clip.frames[ref]], clip.clip.points[clip.frames[rows]]

@@ -88,10 +88,24 @@ def test_training_samples_the_mask_of_the_weights_config(tiny_cache: Path, setti
     assert (tight.mask <= wide.mask + 1e-6).all() and (wide.mask - tight.mask).max() > 0.3
 
 
+def test_decoy_masks_also_cover_another_frames_mouth(tiny_cache: Path) -> None:
+    clips = load_train_clips(tiny_cache, "train")
+    basis = fit_basis(np.concatenate([c.disp for c in clips]), 10)
+    attach_codes(clips, basis)
+    small = RendererConfig(widths=(8, 8, 12, 12, 16), mask_below=0.02)
+    plain = PairSampler(clips, basis, small, SamplingConfig(min_gap=6), seed=5).batch(1)
+    decoy = PairSampler(clips, basis, small, SamplingConfig(min_gap=6, mask_decoy=1.0), seed=5).batch(1)
+    for name in ("target", "shape", "reference"):  # the same sample; only its mask is wider
+        assert np.array_equal(getattr(plain, name), getattr(decoy, name))
+    assert (decoy.mask >= plain.mask - 1e-6).all() and (decoy.mask - plain.mask).max() > 0.3
+
+
 def test_train_refuses_an_absurd_mask_below(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--cache", str(tmp_path), "--mask-below", "0.5"]) == 2
     err = capsys.readouterr().err
     assert "--mask-below" in err and "Traceback" not in err
+    assert main(["train", "--cache", str(tmp_path), "--mask-decoy", "1.5"]) == 2
+    assert "--mask-decoy" in capsys.readouterr().err
 
 
 def _face_mouth() -> np.ndarray:
