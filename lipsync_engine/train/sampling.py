@@ -30,8 +30,9 @@ class SamplingConfig:
     retrieve: bool = True  # False: a random reference frame (the "retrieval off" design)
     # Share of samples whose repaint mask also covers a random other frame's mouth (placed under the target's
     # nose). At run time the mask is the hull of the frame's own and the wanted mouth, which differ; trained
-    # only on the hull of the own mouth, the net reads the real jaw off the mask's edge and the chin left
-    # visible below it, and follows that instead of the wanted shape (design comparison 13, docs/model.md).
+    # only on the hull of the own mouth, the net can read the real jaw off the mask's edge and the chin left
+    # visible below it instead of following the wanted shape. Measured: decoys raised self-reconstruction
+    # PSNR; they did not bring back the sync a tight mask costs (design comparison 13, docs/model.md).
     mask_decoy: float = 0.0
 
 
