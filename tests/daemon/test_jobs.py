@@ -84,10 +84,15 @@ def test_cancel_queued_job_is_immediate(daemon, media_root: Path) -> None:
 def test_two_concurrent_jobs_share_generator_batches(daemon, media_root: Path) -> None:
     _, client = daemon
     before = client.server_info().shared_generator_calls
-    jobs = [client.submit(media_root / "shot.mp4", media_root / "dub.wav") for _ in range(2)]
-    finals = [client.wait(j.id, 120) for j in jobs]
-    assert all(f.state == pb.SUCCEEDED for f in finals)
-    assert all(not json.loads(f.result.report_json)["passthrough"] for f in finals)  # the generator saw every frame
+    # Two 25-frame jobs share a generator call only if their render stages meet; on a loaded 2-core box one
+    # can finish rendering before the other starts (seen once in a full run), so up to three pairs are tried.
+    for _ in range(3):
+        jobs = [client.submit(media_root / "shot.mp4", media_root / "dub.wav") for _ in range(2)]
+        finals = [client.wait(j.id, 120) for j in jobs]
+        assert all(f.state == pb.SUCCEEDED for f in finals)
+        assert all(not json.loads(f.result.report_json)["passthrough"] for f in finals)  # the generator saw every frame
+        if client.server_info().shared_generator_calls > before:
+            break
     assert client.server_info().shared_generator_calls > before
 
 
