@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from lipsync_cli.main import main
+from lipsync_engine.eval.report import _take_lengths
 from lipsync_engine.eval.suite import SuiteConfig, run_suite
 from lipsync_engine.sync import build_sync_expert, save_sync_expert
 
@@ -37,3 +38,10 @@ def test_eval_report_with_identity_and_frozen_mouth(eval_cache, tmp_path):
 def test_eval_cli_reports_a_missing_cache_clearly(tmp_path, capsys):
     assert main(["eval", "--cache", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")]) == 2
     assert "build-dataset" in capsys.readouterr().err
+
+
+def test_report_gives_the_takes_real_lengths_beside_the_cap():
+    assert _take_lengths({"frames_per_take": 250, "take_frames": [30, 138]}) == "30-138 (cap 250)"
+    assert _take_lengths({"frames_per_take": 250, "take_frames": [100, 100]}) == "100 (cap 250)"
+    assert _take_lengths({"frames_per_take": 250, "take_frames": [250, 250]}) == "250"
+    assert _take_lengths({"frames_per_take": 250}) == "250"  # results written before the range was recorded
