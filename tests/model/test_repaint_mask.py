@@ -75,11 +75,18 @@ def test_below_jaw_is_the_part_under_the_hull_in_its_columns() -> None:
     assert not band[:int(0.5 * S)].any()
 
 
-@pytest.mark.parametrize("setting", [{"mask_below": 0.02}, {"mask_jaw_trim": 2}])
-def test_training_samples_the_mask_of_the_weights_config(tiny_cache: Path, setting: dict) -> None:
+@pytest.fixture
+def coded_clips(tiny_cache: Path) -> tuple[list, np.ndarray]:
+    """The tiny cache's training clips with their mouth codes, and the basis they are coded on."""
     clips = load_train_clips(tiny_cache, "train")
     basis = fit_basis(np.concatenate([c.disp for c in clips]), 10)
     attach_codes(clips, basis)
+    return clips, basis
+
+
+@pytest.mark.parametrize("setting", [{"mask_below": 0.02}, {"mask_jaw_trim": 2}])
+def test_training_samples_the_mask_of_the_weights_config(coded_clips: tuple, setting: dict) -> None:
+    clips, basis = coded_clips
     small = RendererConfig(widths=(8, 8, 12, 12, 16))
     wide = PairSampler(clips, basis, small, SamplingConfig(min_gap=6), seed=3).batch(2)
     tight = PairSampler(clips, basis, dataclasses.replace(small, **setting), SamplingConfig(min_gap=6), seed=3).batch(2)
@@ -88,10 +95,8 @@ def test_training_samples_the_mask_of_the_weights_config(tiny_cache: Path, setti
     assert (tight.mask <= wide.mask + 1e-6).all() and (wide.mask - tight.mask).max() > 0.3
 
 
-def test_decoy_masks_also_cover_another_frames_mouth(tiny_cache: Path) -> None:
-    clips = load_train_clips(tiny_cache, "train")
-    basis = fit_basis(np.concatenate([c.disp for c in clips]), 10)
-    attach_codes(clips, basis)
+def test_decoy_masks_also_cover_another_frames_mouth(coded_clips: tuple) -> None:
+    clips, basis = coded_clips
     small = RendererConfig(widths=(8, 8, 12, 12, 16), mask_below=0.02)
     plain = PairSampler(clips, basis, small, SamplingConfig(min_gap=6), seed=5).batch(1)
     decoy = PairSampler(clips, basis, small, SamplingConfig(min_gap=6, mask_decoy=1.0), seed=5).batch(1)
