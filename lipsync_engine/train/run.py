@@ -62,11 +62,16 @@ def run_training(run: TrainRun, log=print) -> dict:
         generator = dataclasses.replace(run.generator, renderer=kept.config.renderer)
         motion, basis, gain, motion_metrics = train_motion(train, val, generator.motion, run.motion, log)
         renderer, renderer_stats = kept.renderer, {**kept.notes.get("renderer", {}), "kept_from": kept.label}
+        lineage = {"renderer_init": run.init, "renderer_init_label": kept.label}
         log(f"renderer kept from {run.init} ({kept.label})")
     else:
         generator = run.generator
         checkpoint = run.work / "renderer.pt"
-        init_state = _init_state(run.init, generator) if run.init and not checkpoint.is_file() else None
+        init_state = None
+        if not checkpoint.is_file():
+            init_state, init_label = _init_state(run.init, generator) if run.init else (None, None)
+            _record_lineage(run.work, {"renderer_init": run.init, "renderer_init_label": init_label})
+        lineage = _read_lineage(run.work)
         motion, basis, gain, motion_metrics = train_motion(train, val, generator.motion, run.motion, log)
         renderer = build_renderer(generator.renderer)
         if init_state is not None:
@@ -84,7 +89,7 @@ def run_training(run: TrainRun, log=print) -> dict:
         "trained_on": f"{run.cache} (train split)",
         "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} torch thread(s)",
         "minutes_total": round((time.time() - began) / 60, 1),
-        "renderer_init": run.init,
+        **lineage,
         "motion_only": run.motion_only,
         "renderer": {k: round(v, 5) if isinstance(v, float) else v for k, v in renderer_stats.items()},
         "motion_validation": motion_metrics,
@@ -103,8 +108,9 @@ def _load_init(name: str) -> GeneratorBundle:
     return load_bundle(weights_path(name))
 
 
-def _init_state(name: str, generator: GeneratorConfig) -> dict[str, torch.Tensor]:
-    """The renderer state of weights file ``name``; InputError when its renderer has another shape."""
+def _init_state(name: str, generator: GeneratorConfig) -> tuple[dict[str, torch.Tensor], str]:
+    """The renderer state of weights file ``name`` and that file's label; InputError when its renderer has
+    another shape."""
     bundle = _load_init(name)
     state = bundle.renderer.state_dict()
     try:
@@ -112,7 +118,29 @@ def _init_state(name: str, generator: GeneratorConfig) -> dict[str, torch.Tensor
     except RuntimeError:
         raise InputError(f"--init '{name}' has a renderer of another shape ({bundle.config.renderer}); "
                          "train from scratch instead") from None
-    return state
+    return state, bundle.label
+
+
+# What the renderer checkpoint in a work folder started from, written when a fresh run starts it: a resumed
+# run's notes name the --init of the run that began the checkpoint, not the resuming command's.
+LINEAGE_FILE = "renderer_init.json"
+
+
+def _record_lineage(work: Path, lineage: dict) -> None:
+    work.mkdir(parents=True, exist_ok=True)
+    tmp = work / (LINEAGE_FILE + ".tmp")
+    tmp.write_text(json.dumps(lineage))
+    tmp.replace(work / LINEAGE_FILE)
+
+
+def _read_lineage(work: Path) -> dict:
+    """The recorded start of ``work``'s checkpoint; a checkpoint from before the record, or one copied in
+    without it, reads as unknown."""
+    path = work / LINEAGE_FILE
+    if path.is_file():
+        return json.loads(path.read_text())
+    return {"renderer_init": "unknown: the checkpoint in the work folder has no record of its start",
+            "renderer_init_label": None}
 
 
 def _params(module: torch.nn.Module) -> int:

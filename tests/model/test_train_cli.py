@@ -61,7 +61,13 @@ def test_train_can_start_from_shipped_weights_with_warped_references(
     assert "renderer starts from default" in capsys.readouterr().out
     bundle = load_learned(str(out), backend="torch").bundle
     assert bundle.config.renderer.warp_reference  # run time warps as the renderer was trained
-    assert bundle.notes["renderer_init"] == "default"
+    shipped = load_learned("default", backend="torch").bundle.label
+    assert (bundle.notes["renderer_init"], bundle.notes["renderer_init_label"]) == ("default", shipped)
+    resumed = tmp_path / "resumed.safetensors"
+    assert main([*args[:args.index("--init")], "--warp-reference", "--out", str(resumed)]) == 0  # no --init now
+    assert "resumed renderer training" in capsys.readouterr().out
+    notes = load_learned(str(resumed), backend="torch").bundle.notes
+    assert (notes["renderer_init"], notes["renderer_init_label"]) == ("default", shipped)  # the checkpoint's start
 
 
 def test_train_init_from_a_missing_file_is_a_clear_error(
