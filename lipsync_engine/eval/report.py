@@ -151,7 +151,8 @@ def _take_lengths(results: dict) -> str:
     cap, (shortest, longest) = results["frames_per_take"], results.get("take_frames") or [None, None]
     if shortest is None or shortest == longest == cap:
         return str(cap)
-    return f"{shortest if shortest == longest else f'{shortest}-{longest}'} (cap {cap})"
+    span = str(shortest) if shortest == longest else f"{shortest}-{longest}"
+    return f"{span} (cap {cap})"
 
 
 def results_markdown(provenance: dict[str, str], results: dict, expert: dict,

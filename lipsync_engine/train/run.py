@@ -18,6 +18,7 @@ import torch
 
 from lipsync_engine.errors import InputError
 from lipsync_engine.generator.learned import LearnedGenerator, weights_path
+from lipsync_engine.media.atomic import atomic_path
 from lipsync_engine.model.bundle import GeneratorBundle, load_bundle, save_bundle
 from lipsync_engine.model.config import GeneratorConfig
 from lipsync_engine.model.renderer import build_renderer
@@ -128,9 +129,8 @@ LINEAGE_FILE = "renderer_init.json"
 
 def _record_lineage(work: Path, lineage: dict) -> None:
     work.mkdir(parents=True, exist_ok=True)
-    tmp = work / (LINEAGE_FILE + ".tmp")
-    tmp.write_text(json.dumps(lineage))
-    tmp.replace(work / LINEAGE_FILE)
+    with atomic_path(work / LINEAGE_FILE) as temp:
+        temp.write_text(json.dumps(lineage))
 
 
 def _read_lineage(work: Path) -> dict:
