@@ -42,6 +42,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _renderer_loss_flags(train)
     train.set_defaults(handler=_train)
 
+    average = subparsers.add_parser(
+        "average-weights", help="average the renderers of several training runs into one weights file",
+        description="Write a weights file whose renderer is the mean of the named files' renderers (runs "
+                    "fine-tuned from one start, e.g. one checkpoint resumed at two learning rates) and whose "
+                    "audio-to-motion is the first file's. Measure it with `lipsync eval` before shipping it.",
+    )
+    average.add_argument("weights", nargs="+", help="weights files (.safetensors) of runs of one renderer design")
+    average.add_argument("--out", required=True, help="weights file to write")
+    average.set_defaults(handler=_average)
+
     adapt = subparsers.add_parser(
         "adapt", help="build an actor profile from the actor's own footage",
         description="Track the actor's face in their original footage, index their mouths by shape for retrieval "
@@ -103,6 +113,17 @@ def _train(args: argparse.Namespace) -> int:
                    sampling=SamplingConfig(mask_decoy=args.mask_decoy))
     notes = run_training(run, log=lambda line: print(line, flush=True))
     print(json.dumps(notes["crop_psnr_validation"], indent=1))
+    return 0
+
+
+def _average(args: argparse.Namespace) -> int:
+    from lipsync_engine.model.bundle import save_bundle
+    from lipsync_engine.train.weight_average import average_renderers
+
+    bundle = average_renderers([Path(path) for path in args.weights])
+    digest = save_bundle(args.out, bundle)
+    print(f"wrote {args.out}: renderer averaged over {', '.join(bundle.notes['renderer_average_of'])} "
+          f"(payload sha256 {digest[:16]}...)")
     return 0
 
 
