@@ -50,6 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     average.add_argument("weights", nargs="+", help="weights files (.safetensors) of runs of one renderer design")
     average.add_argument("--out", required=True, help="weights file to write")
+    average.add_argument("--cache", default=".cache/dataset",
+                         help="dataset cache whose validation clips measure the result (default: %(default)s)")
     average.set_defaults(handler=_average)
 
     adapt = subparsers.add_parser(
@@ -117,13 +119,12 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _average(args: argparse.Namespace) -> int:
-    from lipsync_engine.model.bundle import save_bundle
-    from lipsync_engine.train.weight_average import average_renderers
+    from lipsync_engine.train.weight_average import write_average
 
-    bundle = average_renderers([Path(path) for path in args.weights])
-    digest = save_bundle(args.out, bundle)
-    print(f"wrote {args.out}: renderer averaged over {', '.join(bundle.notes['renderer_average_of'])} "
-          f"(payload sha256 {digest[:16]}...)")
+    bundle = write_average([Path(path) for path in args.weights], Path(args.out), Path(args.cache),
+                           log=lambda line: print(line, flush=True))
+    print(f"wrote {args.out} ({bundle.label}): renderer averaged over "
+          f"{', '.join(bundle.notes['renderer_average_of'])}")
     return 0
 
 

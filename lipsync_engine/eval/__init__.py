@@ -1,5 +1,5 @@
-"""`lipsync eval`: measures of lip-sync quality on held-out speakers, the run over generators, the report."""
-from lipsync_engine.eval.runner import EvalConfig, evaluate_generator, summarise
-from lipsync_engine.eval.suite import SuiteConfig, run_suite
+"""`lipsync eval`: measures of lip-sync quality on held-out speakers (``runner``), the run over generators
+(``suite``), the report (``report``).
 
-__all__ = ["EvalConfig", "SuiteConfig", "evaluate_generator", "run_suite", "summarise"]
+Import the modules themselves: the package imports nothing, so a training module that only needs a
+measure (``image_metrics``, ``geometry``) does not pull in the suite, which imports training code back."""

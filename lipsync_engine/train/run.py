@@ -22,7 +22,7 @@ from lipsync_engine.media.atomic import atomic_path
 from lipsync_engine.model.bundle import GeneratorBundle, load_bundle, save_bundle
 from lipsync_engine.model.config import GeneratorConfig
 from lipsync_engine.model.renderer import build_renderer
-from lipsync_engine.train.clips import load_train_clips
+from lipsync_engine.train.clips import TrainClip, load_train_clips
 from lipsync_engine.sync.checkpoint import load_sync_expert
 from lipsync_engine.train.crop_eval import evaluate, evaluate_sync
 from lipsync_engine.train.motion_training import MotionTrainConfig, train_motion
@@ -82,20 +82,16 @@ def run_training(run: TrainRun, log=print) -> dict:
         renderer_stats = train_renderer(renderer, sampler, run.renderer, checkpoint, log)
     bundle = GeneratorBundle(config=generator, renderer=renderer.eval(), motion=motion.eval(), basis=basis,
                              gain=gain)
-    crop_metrics = evaluate(LearnedGenerator(bundle), val)
-    log(f"validation crop PSNR: {json.dumps(crop_metrics['mean'])}")
-    sync_metrics = evaluate_sync(LearnedGenerator(bundle), val, load_sync_expert(run.renderer.sync_expert))
-    log(f"validation sync and sharpness (own codes): {json.dumps(sync_metrics['mean'])}")
+    validation = measure_validation(bundle, val, run.renderer.sync_expert, log)
     bundle.notes = {
         "trained_on": f"{run.cache} (train split)",
-        "machine": f"{platform.machine()} CPU, {torch.get_num_threads()} torch thread(s)",
+        "machine": machine(),
         "minutes_total": round((time.time() - began) / 60, 1),
         **lineage,
         "motion_only": run.motion_only,
         "renderer": {k: round(v, 5) if isinstance(v, float) else v for k, v in renderer_stats.items()},
         "motion_validation": motion_metrics,
-        "crop_psnr_validation": crop_metrics["mean"],
-        "crop_sync_validation": sync_metrics["mean"],
+        **validation,
         "train_config": json.loads(json.dumps(
             {"motion": asdict(run.motion), "renderer": asdict(run.renderer), "sampling": asdict(run.sampling)})),
         "params": {"renderer": _params(renderer), "motion": _params(motion)},
@@ -103,6 +99,21 @@ def run_training(run: TrainRun, log=print) -> dict:
     digest = save_bundle(run.out, bundle)
     log(f"wrote {run.out} (payload sha256 {digest[:16]}..., {run.out.stat().st_size / 1e6:.1f} MB)")
     return bundle.notes
+
+
+def measure_validation(bundle: GeneratorBundle, val: list[TrainClip], sync_expert: str | None, log=print) -> dict:
+    """The crop-level numbers a weights file carries in its notes: PSNR by design (``crop_psnr_validation``),
+    and the sync expert's confidence and the sharpness on the validation clips (``crop_sync_validation``)."""
+    crop_metrics = evaluate(LearnedGenerator(bundle), val)
+    log(f"validation crop PSNR: {json.dumps(crop_metrics['mean'])}")
+    sync_metrics = evaluate_sync(LearnedGenerator(bundle), val, load_sync_expert(sync_expert))
+    log(f"validation sync and sharpness (own codes): {json.dumps(sync_metrics['mean'])}")
+    return {"crop_psnr_validation": crop_metrics["mean"], "crop_sync_validation": sync_metrics["mean"]}
+
+
+def machine() -> str:
+    """The machine a measure ran on, as weights notes record it."""
+    return f"{platform.machine()} CPU, {torch.get_num_threads()} torch thread(s)"
 
 
 def _load_init(name: str) -> GeneratorBundle:

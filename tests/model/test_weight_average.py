@@ -1,4 +1,5 @@
-"""`lipsync average-weights`: the renderer is the mean of the runs', the rest is the first file's."""
+"""`lipsync average-weights`: the renderer is the mean of the runs', the rest is the first file's, and the
+file carries its own validation numbers (measured on the tiny dataset cache of conftest)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,10 +26,12 @@ def _weights(path: Path, seed: int, config: GeneratorConfig = CONFIG) -> Path:
     return path
 
 
-def test_renderer_is_the_mean_and_motion_the_first_files(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_renderer_is_the_mean_and_motion_the_first_files(
+    tiny_cache: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     paths = [_weights(tmp_path / f"run{seed}.safetensors", seed) for seed in (1, 2, 3)]
     out = tmp_path / "mean.safetensors"
-    assert main(["average-weights", *map(str, paths), "--out", str(out)]) == 0
+    assert main(["average-weights", *map(str, paths), "--out", str(out), "--cache", str(tiny_cache)]) == 0
     runs = [load_bundle(path) for path in paths]
     mean = load_bundle(out)
     for key, value in mean.renderer.state_dict().items():
@@ -40,8 +43,11 @@ def test_renderer_is_the_mean_and_motion_the_first_files(tmp_path: Path, capsys:
     assert all(torch.equal(v, first_motion[k]) for k, v in mean.motion.state_dict().items())
     assert np.array_equal(mean.gain, runs[0].gain)
     assert mean.notes["renderer_average_of"] == [run.label for run in runs]
+    assert mean.notes["averaged_notes"] == [{"seed": 1}, {"seed": 2}, {"seed": 3}]
+    assert set(mean.notes["crop_psnr_validation"]) == {"retrieval", "fixed_reference", "paste_reference"}
+    assert mean.notes["crop_sync_validation"]["sharpness_ratio"] > 0
     assert mean.label not in {run.label for run in runs}
-    assert "renderer averaged over" in capsys.readouterr().out
+    assert f"wrote {out} ({mean.label})" in capsys.readouterr().out
 
 
 def test_runs_of_another_renderer_design_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
