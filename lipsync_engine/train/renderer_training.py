@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from lipsync_engine.media.atomic import atomic_path
 from lipsync_engine.model.discriminator import build_patch_discriminator, patch_features
 from lipsync_engine.model.renderer import MouthRenderer
 from lipsync_engine.sync.checkpoint import load_sync_expert
@@ -190,7 +191,6 @@ def _pretrain_disc_step(model: MouthRenderer, disc, opt_d, batch: RendererBatch)
 
 def _save(path: Path, model, disc, opt_g, opt_d, step: int, disc_steps: int, spent: float) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"renderer": model.state_dict(), "disc": disc.state_dict(), "opt_g": opt_g.state_dict(),
-                "opt_d": opt_d.state_dict(), "step": step, "disc_steps": disc_steps, "spent": spent}, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as temp:
+        torch.save({"renderer": model.state_dict(), "disc": disc.state_dict(), "opt_g": opt_g.state_dict(),
+                    "opt_d": opt_d.state_dict(), "step": step, "disc_steps": disc_steps, "spent": spent}, temp)

@@ -34,6 +34,7 @@ def test_train_writes_loadable_weights_with_its_numbers_and_resumes(
     assert "sync" in notes["renderer"]  # the sync loss ran
     assert notes["renderer"]["steps"] >= 1
     assert (work / "renderer.pt").is_file()
+    assert not [p.name for p in work.iterdir() if p.name.startswith(".")]  # checkpoints written atomically
     capsys.readouterr()
     assert main(args) == 0  # the renderer's budget is spent: the rerun resumes and only re-exports
     assert "resumed renderer training" in capsys.readouterr().out
