@@ -156,8 +156,9 @@ def _take_lengths(results: dict) -> str:
 
 
 def results_markdown(provenance: dict[str, str], results: dict, expert: dict,
-                     offsets: dict[str, tuple[int | None, float | None]]) -> str:
-    """RESULTS.md: provenance, the two tables, the render check, the sync expert and measured offsets."""
+                     offsets: dict[str, tuple[int | None, float | None]], history: str | None = None) -> str:
+    """RESULTS.md: provenance, the two tables, the render check, the sync expert and measured offsets;
+    ``history`` is the link to the repository's eval/HISTORY.md from the report's folder (None: named only)."""
     lines = ["# lipsync evaluation results", ""]
     lines += [f"- {k}: {v}" for k, v in provenance.items()]
     lines += [f"- held-out clips ({len(results['clips'])}): {', '.join(results['clips'])}",
@@ -226,7 +227,7 @@ def results_markdown(provenance: dict[str, str], results: dict, expert: dict,
     lines += ["![self strip](strip_self.png)", "", "![cross strip](strip_cross.png)", "",
               "![mouth opening](mouth_opening.png)", "",
               "Earlier default weights measured by this command, and where they stand against the targets: "
-              "[HISTORY.md](HISTORY.md).", ""]
+              + (f"[HISTORY.md]({history})." if history else "eval/HISTORY.md in the lipsync repository."), ""]
     return "\n".join(lines)
 
 

@@ -1,6 +1,7 @@
 """`lipsync eval` end to end: every generator on the held-out clips, the render check, the written report."""
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,7 +113,9 @@ def run_suite(config: SuiteConfig, log: Callable[[str], None] = print) -> dict:
     listed = [m for m in metas if not m["appearance_only"]
               and (m.get("av_offset_frames") or m["clip_id"].startswith(OFFSET_SUSPECT_PREFIXES))]
     offsets = {m["clip_id"]: (m.get("av_offset_frames"), m.get("av_offset_confidence")) for m in listed}
-    write_text(results_markdown(config.provenance, results, expert_record, offsets), config.out / "RESULTS.md")
+    history = Path("eval", "HISTORY.md")  # the repository's, when run from its root as documented
+    link = os.path.relpath(history, config.out) if history.is_file() else None
+    write_text(results_markdown(config.provenance, results, expert_record, offsets, link), config.out / "RESULTS.md")
     return results
 
 

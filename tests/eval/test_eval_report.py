@@ -1,6 +1,8 @@
 """`lipsync eval` end to end on two tiny held-out clips: report, fidelity ceiling, render check."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from lipsync_cli.main import main
 from lipsync_engine.eval.report import _take_lengths
 from lipsync_engine.eval.suite import SuiteConfig, run_suite
@@ -33,6 +35,9 @@ def test_eval_report_with_identity_and_frozen_mouth(eval_cache, tmp_path):
     assert "## Seam and expression" in text and "| identity | 1.00 | 0.0 | 1.00 | 0.0 | 1.00 | 1.00 | 0.000% | 0.000% | 0.00 |" in text
     for name in ("strip_self.png", "strip_cross.png", "mouth_opening.png"):
         assert 1000 < (out / name).stat().st_size < 300_000
+    # the history link resolves from the report's own folder (the tests run from the repository root)
+    link = text.split("[HISTORY.md](")[1].split(")")[0]
+    assert (out / link).resolve() == (Path("eval") / "HISTORY.md").resolve()
 
 
 def test_eval_cli_reports_a_missing_cache_clearly(tmp_path, capsys):
