@@ -58,20 +58,23 @@ def run_training(run: TrainRun, log=print) -> dict:
     began = time.time()
     train, val = load_train_clips(run.cache, "train"), load_train_clips(run.cache, "val")
     log(f"{len(train)} training clips ({sum(len(c.frames) for c in train)} frames), {len(val)} validation clips")
-    kept = _load_init(run.init) if run.motion_only else None
-    generator = dataclasses.replace(run.generator, renderer=kept.config.renderer) if kept else run.generator
-    motion, basis, gain, motion_metrics = train_motion(train, val, generator.motion, run.motion, log)
-    if kept:
-        renderer, renderer_stats = kept.renderer, {**kept.notes.get("renderer", {}), "kept_from": kept.label}
+    # every --init check comes before the minutes of motion fit, so a wrong file fails at once
+    checkpoint, init_state = run.work / "renderer.pt", None
+    if run.motion_only:
+        kept = _load_init(run.init)
+        generator = dataclasses.replace(run.generator, renderer=kept.config.renderer)
         lineage = {"renderer_init": run.init, "renderer_init_label": kept.label}
-        log(f"renderer kept from {run.init} ({kept.label})")
     else:
-        checkpoint = run.work / "renderer.pt"
-        init_state = None
+        generator = run.generator
         if not checkpoint.is_file():
             init_state, init_label = _init_state(run.init, generator) if run.init else (None, None)
             _record_lineage(run.work, {"renderer_init": run.init, "renderer_init_label": init_label})
         lineage = _read_lineage(run.work)
+    motion, basis, gain, motion_metrics = train_motion(train, val, generator.motion, run.motion, log)
+    if run.motion_only:
+        renderer, renderer_stats = kept.renderer, {**kept.notes.get("renderer", {}), "kept_from": kept.label}
+        log(f"renderer kept from {run.init} ({kept.label})")
+    else:
         renderer = build_renderer(generator.renderer)
         if init_state is not None:
             renderer.load_state_dict(init_state)
