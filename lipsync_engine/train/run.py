@@ -105,9 +105,10 @@ def run_training(run: TrainRun, log=print) -> dict:
 def measure_validation(bundle: GeneratorBundle, val: list[TrainClip], sync_expert: str | None, log=print) -> dict:
     """The crop-level numbers a weights file carries in its notes: PSNR by design (``crop_psnr_validation``),
     and the sync expert's confidence and the sharpness on the validation clips (``crop_sync_validation``)."""
-    crop_metrics = evaluate(LearnedGenerator(bundle), val)
+    generator = LearnedGenerator(bundle)
+    crop_metrics = evaluate(generator, val)
     log(f"validation crop PSNR: {json.dumps(crop_metrics['mean'])}")
-    sync_metrics = evaluate_sync(LearnedGenerator(bundle), val, load_sync_expert(sync_expert))
+    sync_metrics = evaluate_sync(generator, val, load_sync_expert(sync_expert))
     log(f"validation sync and sharpness (own codes): {json.dumps(sync_metrics['mean'])}")
     return {"crop_psnr_validation": crop_metrics["mean"], "crop_sync_validation": sync_metrics["mean"]}
 
