@@ -37,8 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="start the renderer from this weights file ('default' = the shipped one) instead of "
                             "from scratch; ignored when --work already holds a checkpoint")
     train.add_argument("--motion-only", action="store_true",
-                       help="refit only the mouth code, audio-to-motion and gain, keeping the renderer of --init "
-                            "(and its mask settings) unchanged: no renderer minutes")
+                       help="refit only the mouth code, audio-to-motion and its calibration, keeping the renderer of "
+                            "--init (and its mask settings) unchanged: no renderer minutes")
     _renderer_loss_flags(train)
     train.set_defaults(handler=_train)
 

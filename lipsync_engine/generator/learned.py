@@ -108,13 +108,14 @@ class LearnedGenerator:
         return np.concatenate([codes, refs], axis=1).astype(np.float32)
 
     def predict_codes(self, mel: np.ndarray, batch: int = 1024) -> np.ndarray:
-        """Unsmoothed codes (N, D) float32 of (N, 80, MotionConfig.mel_window) mel windows, gain applied."""
+        """Unsmoothed codes (N, D) float32 of (N, 80, MotionConfig.mel_window) mel windows, calibrated (gain and
+        offset)."""
         out = []
         motion = self.bundle.motion
         with torch.inference_mode():
             for i in range(0, len(mel), batch):
                 out.append(motion(torch.from_numpy(np.ascontiguousarray(mel[i:i + batch], np.float32))).numpy())
-        return np.concatenate(out) * self.bundle.gain[None, :]
+        return np.concatenate(out) * self.bundle.gain[None, :] + self.bundle.offset[None, :]
 
     # -- pixels --------------------------------------------------------------------------------
     def render(self, crops: np.ndarray, points: np.ndarray, motion: np.ndarray, profile: ActorProfile) -> np.ndarray:

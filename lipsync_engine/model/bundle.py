@@ -1,7 +1,8 @@
 """The generator's weights file: renderer + audio-to-motion + mouth-code basis, with the config inside.
 
 Tensors ``renderer.*`` and ``motion.*`` are stored in fp16 (half the size, no measurable loss for
-inference), ``codec.basis`` (D, 2P) and ``codec.gain`` (D,) in fp32. Metadata: ``format``,
+inference), ``codec.basis`` (D, 2P), ``codec.gain`` and ``codec.offset`` (D,) in fp32 (files written before
+the offset existed lack it and get zeros, the calibration they were made with). Metadata: ``format``,
 ``config`` (GeneratorConfig JSON), ``notes`` (JSON: how it was trained, its measured numbers).
 """
 from __future__ import annotations
@@ -31,8 +32,14 @@ class GeneratorBundle:
     motion: AudioToMotion
     basis: np.ndarray  # (D, 2P) float32 mouth-code basis (model/mouth_shape.py)
     gain: np.ndarray  # (D,) float32 per-code gain calibrated on validation speakers
+    # (D,) float32 added after the gain, calibrated with it (motion_training.fit_calibration); None: zeros
+    offset: np.ndarray | None = None
     notes: dict = field(default_factory=dict)
     sha256: str = ""  # payload SHA-256 of the file it was loaded from ("" when built in memory)
+
+    def __post_init__(self) -> None:
+        if self.offset is None:
+            self.offset = np.zeros_like(self.gain)
 
     @property
     def label(self) -> str:
@@ -61,6 +68,7 @@ def save_bundle(path: str | Path, bundle: GeneratorBundle) -> str:
         **half_state("motion", bundle.motion),
         "codec.basis": torch.from_numpy(np.ascontiguousarray(bundle.basis, dtype=np.float32)),
         "codec.gain": torch.from_numpy(np.ascontiguousarray(bundle.gain, dtype=np.float32)),
+        "codec.offset": torch.from_numpy(np.ascontiguousarray(bundle.offset, dtype=np.float32)),
     }
     metadata = {"format": WEIGHTS_FORMAT, "config": bundle.config.to_json(), "notes": json.dumps(bundle.notes)}
     return write_tensors(path, tensors, metadata)
@@ -77,9 +85,10 @@ def load_bundle(path: str | Path) -> GeneratorBundle:
         motion.load_state_dict(take_state(tensors, "motion"))
         basis = tensors["codec.basis"].numpy()
         gain = tensors["codec.gain"].numpy()
+        offset = tensors["codec.offset"].numpy() if "codec.offset" in tensors else None
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelError(f"'{path}' does not fit this version of the generator ({exc}); retrain or update") from exc
     return GeneratorBundle(
-        config=config, renderer=renderer.eval(), motion=motion.eval(), basis=basis, gain=gain,
+        config=config, renderer=renderer.eval(), motion=motion.eval(), basis=basis, gain=gain, offset=offset,
         notes=json.loads(metadata.get("notes") or "{}"), sha256=metadata[HASH_KEY],
     )

@@ -45,8 +45,8 @@ class TrainRun:
     # weights file ("default" = the shipped one) whose renderer a fresh run starts from (a fine-tune); the
     # renderer's shape must match ``generator.renderer``. A checkpoint in ``work`` wins over it.
     init: str | None = None
-    # refit only the mouth code, audio-to-motion and gain; the renderer is ``init``'s, unchanged (its config
-    # and training notes too), so no renderer minutes are spent and no checkpoint is read or written
+    # refit only the mouth code, audio-to-motion and its calibration; the renderer is ``init``'s, unchanged (its
+    # config and training notes too), so no renderer minutes are spent and no checkpoint is read or written
     motion_only: bool = False
 
 
@@ -70,7 +70,7 @@ def run_training(run: TrainRun, log=print) -> dict:
             init_state, init_label = _init_state(run.init, generator) if run.init else (None, None)
             _record_lineage(run.work, {"renderer_init": run.init, "renderer_init_label": init_label})
         lineage = _read_lineage(run.work)
-    motion, basis, gain, motion_metrics = train_motion(train, val, generator.motion, run.motion, log)
+    fit = train_motion(train, val, generator.motion, run.motion, log)
     if run.motion_only:
         renderer, renderer_stats = kept.renderer, {**kept.notes.get("renderer", {}), "kept_from": kept.label}
         log(f"renderer kept from {run.init} ({kept.label})")
@@ -79,10 +79,10 @@ def run_training(run: TrainRun, log=print) -> dict:
         if init_state is not None:
             renderer.load_state_dict(init_state)
             log(f"renderer starts from {run.init}")
-        sampler = PairSampler(train, basis, generator.renderer, run.sampling)
+        sampler = PairSampler(train, fit.basis, generator.renderer, run.sampling)
         renderer_stats = train_renderer(renderer, sampler, run.renderer, checkpoint, log)
-    bundle = GeneratorBundle(config=generator, renderer=renderer.eval(), motion=motion.eval(), basis=basis,
-                             gain=gain)
+    bundle = GeneratorBundle(config=generator, renderer=renderer.eval(), motion=fit.network.eval(), basis=fit.basis,
+                             gain=fit.gain, offset=fit.offset)
     validation = measure_validation(bundle, val, run.renderer.sync_expert, log)
     bundle.notes = {
         "trained_on": f"{run.cache} (train split)",
@@ -91,11 +91,11 @@ def run_training(run: TrainRun, log=print) -> dict:
         **lineage,
         "motion_only": run.motion_only,
         "renderer": {k: round(v, 5) if isinstance(v, float) else v for k, v in renderer_stats.items()},
-        "motion_validation": motion_metrics,
+        "motion_validation": fit.metrics,
         **validation,
         "train_config": json.loads(json.dumps(
             {"motion": asdict(run.motion), "renderer": asdict(run.renderer), "sampling": asdict(run.sampling)})),
-        "params": {"renderer": _params(renderer), "motion": _params(motion)},
+        "params": {"renderer": _params(renderer), "motion": _params(fit.network)},
     }
     digest = save_bundle(run.out, bundle)
     log(f"wrote {run.out} (payload sha256 {digest[:16]}..., {run.out.stat().st_size / 1e6:.1f} MB)")

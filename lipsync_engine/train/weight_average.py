@@ -5,8 +5,8 @@ better than each of them (crop-level PSNR 29.32 dB against 29.01-29.15): the shi
 of five runs continued from one checkpoint, +0.12 dB self PSNR with less flicker and a smaller seam than
 the run it replaced, for 0.004 of cross-dub sync confidence (docs/model.md, design comparison 15).
 Nothing guarantees that for runs from unrelated starts, so the eval, not this module, decides whether an
-average ships. The audio-to-motion network, mouth code and gain are the first file's: the renderer reads
-mouth shapes, not codes, so it does not depend on them. The written file carries its own crop-level
+average ships. The audio-to-motion network, mouth code, gain and offset are the first file's: the renderer
+reads mouth shapes, not codes, so it does not depend on them. The written file carries its own crop-level
 validation numbers, measured as `lipsync train` measures its weights.
 """
 from __future__ import annotations

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lipsync_engine.train.motion_training import (PREDICTED_GAIN_MAX, UNPREDICTED_GAIN_MAX, MotionSet, fit_gain,
+from lipsync_engine.train.motion_training import (PREDICTED_GAIN_MAX, UNPREDICTED_GAIN_MAX, MotionSet,
+                                                  PLAN_SPREAD, fit_calibration, fit_gain,
                                                   motion_metrics)
 
 
@@ -51,3 +52,15 @@ def test_gain_matches_the_spread_but_caps_the_codes_the_audio_does_not_predict_l
     assert np.isclose(gain[2], 1 / 0.9, rtol=1e-3)
     assert gain[3] == 1.0  # never shrinks: regression already under-moves
     assert gain[4] == np.float32(PREDICTED_GAIN_MAX)  # predicted, but a 5x gap is capped too
+
+
+def test_calibration_spreads_about_the_mean_not_the_closed_mouth() -> None:
+    rng = np.random.default_rng(1)
+    target = (0.08 + 0.08 * rng.normal(size=(3000, 2))).astype(np.float32)  # speech: open on average
+    pred = (0.05 + 0.4 * (target - 0.08)).astype(np.float32)  # shrunk towards a mean of its own
+    gain, offset = fit_calibration(pred, target)
+    assert np.allclose(gain, fit_gain(pred, target) * PLAN_SPREAD)
+    calibrated = pred * gain + offset
+    assert np.allclose(calibrated.mean(axis=0), target.mean(axis=0), atol=1e-6)
+    assert np.allclose(calibrated.std(axis=0), PLAN_SPREAD * target.std(axis=0), rtol=1e-3)
+    assert (pred * gain).mean(axis=0)[0] > 1.5 * target.mean(axis=0)[0]  # the gain alone over-opens

@@ -14,7 +14,7 @@ from lipsync_engine.model import GeneratorConfig, MotionConfig, RendererConfig, 
 from lipsync_engine.model.actor import load_profile, save_profile
 from lipsync_engine.model.audio_motion import build_audio_motion
 from lipsync_engine.model.bundle import GeneratorBundle, load_bundle, save_bundle
-from lipsync_engine.model.checkpoint import write_tensors
+from lipsync_engine.model.checkpoint import HASH_KEY, read_tensors, write_tensors
 from lipsync_engine.model.renderer import build_renderer
 
 CONFIG = GeneratorConfig(name="test-gen", renderer=RendererConfig(widths=(8, 8, 8, 8, 8)), motion=MotionConfig(hidden=16))
@@ -25,7 +25,8 @@ def weights(tmp_path: Path) -> Path:
     torch.manual_seed(0)
     bundle = GeneratorBundle(
         config=CONFIG, renderer=build_renderer(CONFIG.renderer), motion=build_audio_motion(CONFIG.motion),
-        basis=np.eye(10, 110, dtype=np.float32), gain=np.full(10, 1.5, np.float32), notes={"run": "test"},
+        basis=np.eye(10, 110, dtype=np.float32), gain=np.full(10, 1.5, np.float32),
+        offset=np.linspace(-0.1, 0.1, 10, dtype=np.float32), notes={"run": "test"},
     )
     path = tmp_path / "gen.safetensors"
     save_bundle(path, bundle)
@@ -37,6 +38,7 @@ def test_round_trip_keeps_config_tensors_and_outputs(weights: Path, tmp_path: Pa
     assert loaded.config == CONFIG
     assert loaded.notes == {"run": "test"}
     assert np.array_equal(loaded.gain, np.full(10, 1.5, np.float32))
+    assert np.array_equal(loaded.offset, np.linspace(-0.1, 0.1, 10, dtype=np.float32))
     inputs = renderer_example_inputs(CONFIG.renderer, 2)
     with torch.no_grad():
         first = loaded.renderer(**inputs)
@@ -46,6 +48,17 @@ def test_round_trip_keeps_config_tensors_and_outputs(weights: Path, tmp_path: Pa
         second = load_bundle(again).renderer(**inputs)
     assert torch.equal(first, second)
     assert not again.with_name(again.name + ".tmp").exists()
+
+
+def test_a_file_from_before_the_calibration_offset_loads_with_zero_offset(weights: Path, tmp_path: Path) -> None:
+    loaded = load_bundle(weights)
+    tensors = {k: v for k, v in read_tensors(weights, "lipsync-generator/1")[0].items()
+               if k not in ("codec.offset", HASH_KEY)}
+    older = tmp_path / "older.safetensors"
+    write_tensors(older, tensors, {"format": "lipsync-generator/1", "config": CONFIG.to_json(), "notes": "{}"})
+    legacy = load_bundle(older)
+    assert np.array_equal(legacy.offset, np.zeros(10, np.float32))
+    assert np.array_equal(legacy.gain, loaded.gain)
 
 
 def test_flipped_byte_fails_the_checksum(weights: Path) -> None:
