@@ -2,6 +2,7 @@
 either design (files written before the head setting existed keep the averaging head)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from fractions import Fraction
 from pathlib import Path
@@ -125,3 +126,11 @@ def test_plan_smooths_the_codes_as_the_weights_say() -> None:
     raw = LearnedGenerator(_bundle(MotionConfig())).predict_codes(widen_windows(mel, 25.0, 40))
     assert np.allclose(plans[0.0][10:-10], raw[10:-10], atol=1e-5)  # no smoothing: the net's codes (speech fade aside)
     assert np.abs(np.diff(plans[0.08], axis=0)).mean() < 0.5 * np.abs(np.diff(plans[0.0], axis=0)).mean()
+
+
+def test_predicted_codes_are_the_network_output_times_the_gain_plus_the_offset() -> None:
+    bundle = _bundle(MotionConfig())
+    plain = LearnedGenerator(bundle).predict_codes(np.zeros((3, 80, 40), np.float32))
+    offset = np.linspace(-0.1, 0.1, 10, dtype=np.float32)
+    shifted = LearnedGenerator(dataclasses.replace(bundle, gain=np.full(10, 2.0, np.float32), offset=offset))
+    assert np.allclose(shifted.predict_codes(np.zeros((3, 80, 40), np.float32)), 2.0 * plain + offset, atol=1e-6)
