@@ -21,7 +21,8 @@ def _weights(path: Path, seed: int, config: GeneratorConfig = CONFIG) -> Path:
     torch.manual_seed(seed)
     save_bundle(path, GeneratorBundle(
         config=config, renderer=build_renderer(config.renderer), motion=build_audio_motion(config.motion),
-        basis=np.eye(10, 110, dtype=np.float32), gain=np.full(10, 1.0 + seed, np.float32), notes={"seed": seed},
+        basis=np.eye(10, 110, dtype=np.float32), gain=np.full(10, 1.0 + seed, np.float32),
+        offset=np.full(10, 0.01 * seed, np.float32), notes={"seed": seed},
     ))
     return path
 
@@ -42,6 +43,7 @@ def test_renderer_is_the_mean_and_motion_the_first_files(
     first_motion = runs[0].motion.state_dict()
     assert all(torch.equal(v, first_motion[k]) for k, v in mean.motion.state_dict().items())
     assert np.array_equal(mean.gain, runs[0].gain)
+    assert np.array_equal(mean.offset, runs[0].offset)  # the calibration goes with its motion network
     assert mean.notes["renderer_average_of"] == [run.label for run in runs]
     assert mean.notes["averaged_notes"] == [{"seed": 1}, {"seed": 2}, {"seed": 3}]
     assert set(mean.notes["crop_psnr_validation"]) == {"retrieval", "fixed_reference", "paste_reference"}
